@@ -1,0 +1,101 @@
+//! `preflight check`: validate and print the plan. No network, no secrets needed.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use preflight_core::Check;
+
+use crate::{EXIT_GO, PlanArgs, registry, run::load_and_plan};
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Checklist file (default ./preflight.toml).
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    plan: PlanArgs,
+}
+
+pub fn check_command(args: CheckArgs) -> u8 {
+    let file = args.file.clone().unwrap_or_else(crate::default_file);
+    let catalog = registry::catalog();
+    let (checklist, plan) = match load_and_plan(&file, &args.plan, None, None, &catalog) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let mut out = String::new();
+    let automated = plan
+        .items
+        .iter()
+        .filter(|i| i.item.probe().is_some())
+        .count();
+    out.push_str(&format!(
+        "{}: valid — \"{}\", {} of {} items selected ({} automated, {} manual), environment {}{}\n",
+        checklist.path,
+        checklist.name,
+        plan.items.len(),
+        checklist.items.len(),
+        automated,
+        plan.items.len() - automated,
+        plan.environment,
+        plan.phase
+            .as_deref()
+            .map(|p| format!(", phase {p}"))
+            .unwrap_or_default()
+    ));
+    out.push_str(&format!(
+        "pass_score {}%, concurrency {}, per_host {}, default timeout {:?}\n\n",
+        plan.pass_score, plan.concurrency, plan.per_host, checklist.timeout
+    ));
+    for p in &plan.items {
+        let i = &p.item;
+        let what = match &i.check {
+            Check::Manual => "manual".to_string(),
+            Check::Probe { probe, expect, .. } => format!(
+                "{probe}: {}",
+                expect
+                    .iter()
+                    .map(|e| e.source())
+                    .collect::<Vec<_>>()
+                    .join(" && ")
+            ),
+        };
+        out.push_str(&format!(
+            "  {:<32} {:<9} {}\n",
+            i.id,
+            i.severity.as_str(),
+            plan.redactor.text(&what)
+        ));
+        let mut extra = Vec::new();
+        if !i.needs.is_empty() {
+            extra.push(format!("needs {}", i.needs.join(", ")));
+        }
+        if let Some(ph) = &i.phases {
+            extra.push(format!("phases {}", ph.join(", ")));
+        }
+        if !i.tags.is_empty() {
+            extra.push(format!("tags {}", i.tags.join(", ")));
+        }
+        if let Err(reason) = &p.options {
+            extra.push(format!("will error: {}", plan.redactor.text(reason)));
+        }
+        if !extra.is_empty() {
+            out.push_str(&format!("  {:<32} {}\n", "", extra.join("; ")));
+        }
+    }
+    for n in &plan.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    if !checklist.env_refs.is_empty() {
+        out.push_str("\nenvironment variables (secrets):\n");
+        for name in &checklist.env_refs {
+            let state = if plan.unset_env.contains(name) {
+                "unset"
+            } else {
+                "set"
+            };
+            out.push_str(&format!("  {name:<32} {state}\n"));
+        }
+    }
+    print!("{out}");
+    EXIT_GO
+}

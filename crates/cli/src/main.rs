@@ -1,0 +1,105 @@
+//! `preflight`: turn a launch checklist into pass/fail verdicts against a live
+//! environment. See the README for the checklist format.
+//!
+//! Exit codes: 0 GO, 1 NO-GO, 2 invalid checklist or usage, 3 internal error.
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI is the one place that writes to the terminal"
+)]
+
+mod check;
+mod registry;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit code: every critical item passed and the score reached pass_score.
+pub const EXIT_GO: u8 = 0;
+/// Exit code: NO-GO (or the run was interrupted).
+pub const EXIT_NO_GO: u8 = 1;
+/// Exit code: invalid checklist or usage.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: internal error.
+pub const EXIT_INTERNAL: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "preflight",
+    version,
+    about = "Launch checklists as automated GO / NO-GO verdicts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a checklist against the live environment and report GO / NO-GO.
+    Run(run::RunArgs),
+    /// Validate a checklist and print the plan; no network, no secrets needed.
+    Check(check::CheckArgs),
+    /// Start the local testbed and sweep it with the demo checklist.
+    Demo(DemoArgs),
+    /// Start the local testbed and keep it running (prints its variables).
+    #[command(hide = true)]
+    Testbed,
+}
+
+/// Options shared by commands that build a plan.
+#[derive(Args, Clone, Default)]
+pub struct PlanArgs {
+    /// Environment whose [environments.NAME.vars] override [vars].
+    #[arg(long = "env", value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Run only items whose phases include P.
+    #[arg(long, value_name = "P")]
+    pub phase: Option<String>,
+    /// Run only items with this tag (repeat: any of them).
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Run only this item id (repeat: any of them).
+    #[arg(long = "only", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Override a variable (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Report format for the demo sweep.
+    #[arg(long, default_value = "human")]
+    format: String,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_GO });
+        }
+    };
+    let code = match cli.command {
+        Command::Run(args) => run::run_command(args),
+        Command::Check(args) => check::check_command(args),
+        Command::Demo(args) => run::demo_command(&args.format),
+        Command::Testbed => run::testbed_command(),
+    };
+    ExitCode::from(code)
+}
+
+/// Default checklist path.
+pub fn default_file() -> PathBuf {
+    PathBuf::from("preflight.toml")
+}
+
+/// Prints a user-facing error with miette to stderr.
+pub fn report_error(err: impl miette::Diagnostic + Send + Sync + 'static) {
+    eprintln!("{:?}", miette::Report::new(err));
+}

@@ -1,0 +1,167 @@
+//! Errors of loading a checklist: every problem at once, each with file:line:column,
+//! the item id, the field and what to write instead.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::{NamedSource, SourceSpan};
+
+/// One problem found while validating a checklist.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// Byte range in the file the problem points at.
+    pub span: Range<usize>,
+    /// The item id, when the problem is inside an item.
+    pub item: Option<String>,
+    /// The field (key) the problem is about.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    pub hint: Option<String>,
+}
+
+/// A problem rendered for people: location in the text and a labelled snippet.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{location}: {message}")]
+pub struct ProblemReport {
+    /// `file:line:column`.
+    pub location: String,
+    /// Item, field and message.
+    pub message: String,
+    #[source_code]
+    src: NamedSource<Arc<String>>,
+    #[label("here")]
+    span: SourceSpan,
+    /// What to write instead.
+    #[help]
+    pub hint: Option<String>,
+}
+
+/// A checklist that failed validation. Nothing runs.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{path}: invalid checklist ({} problem{}); nothing was run", problems.len(), if problems.len() == 1 { "" } else { "s" })]
+#[diagnostic(code(preflight::invalid_checklist))]
+pub struct InvalidChecklist {
+    /// The file.
+    pub path: String,
+    /// Every problem, in file order.
+    #[related]
+    pub problems: Vec<ProblemReport>,
+}
+
+impl InvalidChecklist {
+    /// Builds the report from raw problems over `text`.
+    pub fn new(path: &str, text: &str, mut problems: Vec<Problem>) -> InvalidChecklist {
+        problems.sort_by_key(|p| p.span.start);
+        let shared = Arc::new(text.to_string());
+        let problems = problems
+            .into_iter()
+            .map(|p| {
+                let (line, col) = line_col(text, p.span.start);
+                let mut message = String::new();
+                if let Some(item) = &p.item {
+                    message.push_str(&format!("item \"{item}\": "));
+                }
+                if let Some(field) = &p.field {
+                    message.push_str(&format!("`{field}`: "));
+                }
+                message.push_str(&p.message);
+                let len = p.span.end.saturating_sub(p.span.start).max(1);
+                let start = p.span.start.min(text.len().saturating_sub(1));
+                ProblemReport {
+                    location: format!("{path}:{line}:{col}"),
+                    message,
+                    src: NamedSource::new(path, shared.clone()),
+                    span: (start, len.min(text.len().saturating_sub(start).max(1))).into(),
+                    hint: p.hint,
+                }
+            })
+            .collect();
+        InvalidChecklist {
+            path: path.to_string(),
+            problems,
+        }
+    }
+
+    /// Plain text: one `file:line:col: message` line per problem with its hint.
+    pub fn plain(&self) -> String {
+        let mut out = format!("{self}\n");
+        for p in &self.problems {
+            out.push_str(&format!("{}: {}\n", p.location, p.message));
+            if let Some(h) = &p.hint {
+                out.push_str(&format!("    hint: {h}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Errors of core operations that users see.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// The checklist file could not be read.
+    #[error("failed to read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The checklist is invalid.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] InvalidChecklist),
+    /// `--env NAME` names no environment of the checklist.
+    #[error("unknown environment \"{name}\"")]
+    #[diagnostic(help("{hint}"))]
+    UnknownEnvironment {
+        /// What was asked.
+        name: String,
+        /// The environments there are.
+        hint: String,
+    },
+    /// `--only ID` names no item of the checklist.
+    #[error("unknown item id \"{id}\"")]
+    #[diagnostic(help("{hint}"))]
+    UnknownItem {
+        /// What was asked.
+        id: String,
+        /// A suggestion.
+        hint: String,
+    },
+    /// A `--var` that is not `key=value`.
+    #[error("invalid --var \"{0}\"")]
+    #[diagnostic(help("write --var name=value"))]
+    BadVar(String),
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        let t = "a\nbc\n€d";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 3), (2, 2));
+        assert_eq!(line_col(t, 8), (3, 2));
+    }
+}

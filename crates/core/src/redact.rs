@@ -1,0 +1,175 @@
+//! Masks secrets in everything preflight writes.
+//!
+//! Two rules: every known secret string (env values, URL and DSN passwords, sensitive
+//! header values, secret options) is replaced wherever it appears, and values under
+//! keys that are named like secrets are replaced whole.
+
+use serde_json::Value;
+
+/// The mask shown instead of a secret.
+pub const MASK: &str = "****";
+
+/// Secrets shorter than this are not masked by substring: masking "1" everywhere would
+/// make every report unreadable. Documented in the README.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// Replaces known secrets in text and JSON.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// Adds a secret; short or duplicate values are ignored.
+    pub fn add(&mut self, secret: &str) {
+        if secret.len() >= MIN_SECRET_LEN && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_string());
+            // Longest first, so a secret containing another is masked whole.
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// Adds the URL-encoded and decoded forms of a URL's password, if it has one.
+    pub fn add_url_password(&mut self, text: &str) {
+        if let Some(pw) = url_password(text) {
+            self.add(&pw);
+            self.add(&percent_decode(&pw));
+        }
+    }
+
+    /// Merges another redactor's secrets.
+    pub fn extend(&mut self, other: &Redactor) {
+        for s in &other.secrets {
+            self.add(s);
+        }
+    }
+
+    /// Text with every secret masked.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    /// A JSON tree with secrets masked, and values under secret-named keys replaced.
+    pub fn json(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.json(v)).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = if is_secret_name(k) && !v.is_object() && !v.is_array() {
+                            if v.is_null() {
+                                Value::Null
+                            } else {
+                                Value::String(MASK.into())
+                            }
+                        } else {
+                            self.json(v)
+                        };
+                        (self.text(k), v)
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// Whether a header or field name marks its value as a secret
+/// (`authorization`, `cookie`, `*token*`, `*secret*`, `*key*`, `*password*`).
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n.contains("cookie")
+        || n.contains("token")
+        || n.contains("secret")
+        || n.contains("password")
+        || n.contains("passwd")
+        || n.ends_with("key")
+        || n.contains("key-")
+        || n.contains("key_")
+        || n.contains("apikey")
+}
+
+/// The password part of `scheme://user:password@host…`.
+pub fn url_password(text: &str) -> Option<String> {
+    let rest = &text[text.find("://")? + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let at = authority.rfind('@')?;
+    let userinfo = &authority[..at];
+    let colon = userinfo.find(':')?;
+    let pw = &userinfo[colon + 1..];
+    (!pw.is_empty()).then(|| pw.to_string())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_known_secrets_and_secret_keys() {
+        let mut r = Redactor::default();
+        r.add("s3cr3t-value");
+        r.add("ab"); // too short, ignored
+        assert_eq!(r.text("token=s3cr3t-value;ab"), "token=****;ab");
+        let v = r.json(&json!({"headers": {"authorization": "Bearer x", "x": "s3cr3t-value!"}}));
+        assert_eq!(
+            v,
+            json!({"headers": {"authorization": "****", "x": "****!"}})
+        );
+    }
+
+    #[test]
+    fn finds_url_passwords() {
+        assert_eq!(
+            url_password("postgres://u:p%40ss@h:5432/db").as_deref(),
+            Some("p%40ss")
+        );
+        assert_eq!(url_password("https://h/x@y"), None);
+        let mut r = Redactor::default();
+        r.add_url_password("postgres://u:p%40ssword@h/db");
+        assert_eq!(r.text("failed: p@ssword"), "failed: ****");
+    }
+
+    #[test]
+    fn secret_names() {
+        for n in [
+            "Authorization",
+            "Set-Cookie",
+            "x-api-key",
+            "GITHUB_TOKEN",
+            "client_secret",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in ["content-type", "keep-alive", "status", "monkeys"] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+}

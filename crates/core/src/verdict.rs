@@ -1,0 +1,271 @@
+//! Statuses, score and the GO / NO-GO verdict (SPEC §4).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::checklist::Severity;
+use crate::expect::{Expectation, Judgement};
+use crate::probe::Facts;
+
+/// The status of one item after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Facts observed and every expectation true (or attested).
+    Pass,
+    /// An expectation is false, or the target misbehaved.
+    Fail,
+    /// The item could not be judged.
+    Error,
+    /// A needed item did not pass.
+    Skip,
+    /// A manual item waiting for attestation.
+    Manual,
+}
+
+impl Status {
+    /// Lower-case name as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Skip => "skip",
+            Status::Manual => "manual",
+        }
+    }
+}
+
+/// One expectation's result as reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    /// The expression.
+    pub expr: String,
+    /// Whether it held.
+    pub ok: bool,
+}
+
+/// The result of running one item.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Final status.
+    pub status: Status,
+    /// Why it did not pass (redacted).
+    pub reason: Option<String>,
+    /// Wall time spent on the item, all attempts.
+    pub duration: Duration,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Each expectation's result (last attempt).
+    pub expectations: Vec<ExpectationResult>,
+    /// Facts of the last attempt (redacted).
+    pub facts: Option<Value>,
+}
+
+impl Outcome {
+    /// An outcome with no attempts (skip, manual, error before running).
+    pub fn without_attempt(status: Status, reason: Option<String>) -> Outcome {
+        Outcome {
+            status,
+            reason,
+            duration: Duration::ZERO,
+            attempts: 0,
+            expectations: vec![],
+            facts: None,
+        }
+    }
+}
+
+/// Judges facts against expectations: status, reason and per-expectation results.
+pub fn judge(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+) -> (Status, Option<String>, Vec<ExpectationResult>) {
+    let mut scope = vars.clone();
+    for (k, v) in facts {
+        scope.insert(k.clone(), v.clone());
+    }
+    let mut results = Vec::with_capacity(expect.len());
+    let mut fails = Vec::new();
+    let mut errors = Vec::new();
+    for e in expect {
+        let j = e.judge(&scope);
+        results.push(ExpectationResult {
+            expr: e.source().to_string(),
+            ok: j == Judgement::Holds,
+        });
+        match j {
+            Judgement::Holds => {}
+            Judgement::Fails(r) => fails.push(r),
+            Judgement::Unjudgeable(r) => errors.push(r),
+        }
+    }
+    if !errors.is_empty() {
+        (
+            Status::Error,
+            Some(
+                errors
+                    .into_iter()
+                    .chain(fails)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            results,
+        )
+    } else if !fails.is_empty() {
+        (Status::Fail, Some(fails.join("; ")), results)
+    } else {
+        (Status::Pass, None, results)
+    }
+}
+
+/// GO or NO-GO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Every critical item passed and the score reached `pass_score`.
+    #[serde(rename = "go")]
+    Go,
+    /// Otherwise.
+    #[serde(rename = "no-go")]
+    NoGo,
+}
+
+impl Verdict {
+    /// `GO` / `NO-GO`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Go => "GO",
+            Verdict::NoGo => "NO-GO",
+        }
+    }
+}
+
+/// Counts per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Passed.
+    pub pass: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Errored.
+    pub error: usize,
+    /// Skipped.
+    pub skip: usize,
+    /// Manual, pending.
+    pub manual: usize,
+}
+
+/// Score, counts and verdict of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// GO / NO-GO.
+    pub verdict: Verdict,
+    /// passed ÷ scored × 100, floored.
+    pub score: u8,
+    /// Per-status counts.
+    pub counts: Counts,
+    /// Critical items that did not pass, in checklist order.
+    pub failing_critical: Vec<String>,
+}
+
+/// Computes the verdict from `(id, severity, status)` in checklist order.
+pub fn summarize<'a>(
+    items: impl IntoIterator<Item = (&'a str, Severity, Status)>,
+    pass_score: u8,
+) -> Summary {
+    let mut counts = Counts::default();
+    let (mut scored, mut passed) = (0usize, 0usize);
+    let mut failing_critical = Vec::new();
+    for (id, sev, status) in items {
+        match status {
+            Status::Pass => counts.pass += 1,
+            Status::Fail => counts.fail += 1,
+            Status::Error => counts.error += 1,
+            Status::Skip => counts.skip += 1,
+            Status::Manual => counts.manual += 1,
+        }
+        if sev != Severity::Advisory {
+            scored += 1;
+            if status == Status::Pass {
+                passed += 1;
+            }
+        }
+        if sev == Severity::Critical && status != Status::Pass {
+            failing_critical.push(id.to_string());
+        }
+    }
+    let score = (passed * 100).checked_div(scored).map_or(100, |s| s as u8);
+    let verdict = if failing_critical.is_empty() && score >= pass_score {
+        Verdict::Go
+    } else {
+        Verdict::NoGo
+    };
+    Summary {
+        verdict,
+        score,
+        counts,
+        failing_critical,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Severity::*;
+    use Status::*;
+
+    #[test]
+    fn score_floors_and_ignores_advisory() {
+        let s = summarize(
+            [
+                ("a", Normal, Pass),
+                ("b", Normal, Pass),
+                ("c", Normal, Fail),
+                ("d", Advisory, Fail),
+            ],
+            60,
+        );
+        assert_eq!(s.score, 66);
+        assert_eq!(s.verdict, Verdict::Go);
+        assert_eq!(s.counts.fail, 2);
+    }
+
+    #[test]
+    fn critical_failure_is_no_go_even_at_high_score() {
+        let s = summarize([("a", Critical, Skip), ("b", Normal, Pass)], 0);
+        assert_eq!(s.verdict, Verdict::NoGo);
+        assert_eq!(s.failing_critical, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn pending_manual_counts_as_not_passed_and_empty_is_100() {
+        let s = summarize([("a", Normal, Manual), ("b", Normal, Pass)], 100);
+        assert_eq!((s.score, s.verdict), (50, Verdict::NoGo));
+        let s = summarize([("a", Advisory, Fail)], 100);
+        assert_eq!((s.score, s.verdict), (100, Verdict::Go));
+    }
+
+    #[test]
+    fn judge_reports_failures_and_errors() {
+        let e = vec![
+            Expectation::compile("status == 200").unwrap(),
+            Expectation::compile("latency_ms < 500").unwrap(),
+        ];
+        let facts = serde_json::json!({"status": 503, "latency_ms": 10})
+            .as_object()
+            .unwrap()
+            .clone();
+        let (st, reason, res) = judge(&e, &facts, &Default::default());
+        assert_eq!(st, Fail);
+        assert_eq!(reason.unwrap(), "status == 200 — status was 503");
+        assert_eq!(
+            res.iter().map(|r| r.ok).collect::<Vec<_>>(),
+            vec![false, true]
+        );
+        let bad = vec![Expectation::compile("latency_ms < 'x'").unwrap()];
+        assert_eq!(judge(&bad, &facts, &Default::default()).0, Error);
+    }
+}

@@ -1,0 +1,345 @@
+//! preflight-runner: executes a [`Plan`] concurrently and returns one [`Outcome`] per
+//! item, in checklist order.
+//!
+//! Every item runs as its own task under a global semaphore (`concurrency`) and a
+//! per-host one (`per_host`). Each attempt is bounded by the item's timeout and runs in
+//! a task of its own, so a hanging target or a panicking probe only affects its item.
+//! The runner never prints: it reports progress through [`Event`]s.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use preflight_core::verdict::{ExpectationResult, judge};
+use preflight_core::{Catalog, Check, Failure, Observer, Outcome, Plan, PlannedItem, Status};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+pub use tokio_util::sync::CancellationToken;
+
+/// Progress of a run, for reporters.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An item's first attempt is starting.
+    Started {
+        /// Index in the plan.
+        index: usize,
+    },
+    /// An item has its final status.
+    Finished {
+        /// Index in the plan.
+        index: usize,
+        /// Its status.
+        status: Status,
+    },
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// One outcome per planned item, in plan order.
+    pub outcomes: Vec<Outcome>,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// Wall time of the whole run.
+    pub duration: Duration,
+    /// True when the run was cancelled before every item finished.
+    pub interrupted: bool,
+}
+
+type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+struct Shared {
+    plan: Plan,
+    catalog: Catalog,
+    global: Semaphore,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    done: Vec<watch::Sender<Option<Status>>>,
+    events: EventSink,
+    cancel: CancellationToken,
+}
+
+/// Runs every item of `plan`. Cancelling `cancel` stops new work and reports the
+/// unfinished items as errors ("cancelled").
+pub async fn run(
+    plan: Plan,
+    catalog: Catalog,
+    events: impl Fn(Event) + Send + Sync + 'static,
+    cancel: CancellationToken,
+) -> RunResult {
+    let started_at = SystemTime::now();
+    let t0 = Instant::now();
+    let n = plan.items.len();
+    let shared = Arc::new(Shared {
+        global: Semaphore::new(plan.concurrency),
+        hosts: Mutex::new(HashMap::new()),
+        done: (0..n).map(|_| watch::channel(None).0).collect(),
+        events: Arc::new(events),
+        cancel,
+        catalog,
+        plan,
+    });
+    let mut set = JoinSet::new();
+    let mut index_of = HashMap::new();
+    for i in 0..n {
+        let sh = shared.clone();
+        let handle = set.spawn(async move {
+            let outcome = tokio::select! {
+                o = run_item(&sh, i) => o,
+                () = sh.cancel.cancelled() => Outcome::without_attempt(Status::Error, Some("cancelled: the run was interrupted before this item finished".into())),
+            };
+            (i, outcome)
+        });
+        index_of.insert(handle.id(), i);
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
+    while let Some(joined) = set.join_next_with_id().await {
+        let (i, outcome) = match joined {
+            Ok((_, (i, o))) => (i, o),
+            Err(e) => {
+                let i = index_of[&e.id()];
+                (
+                    i,
+                    Outcome::without_attempt(
+                        Status::Error,
+                        Some(format!("internal error in the runner: {}", panic_text(e))),
+                    ),
+                )
+            }
+        };
+        let outcome = redact(&shared.plan, outcome);
+        shared.done[i].send_replace(Some(outcome.status));
+        (shared.events)(Event::Finished {
+            index: i,
+            status: outcome.status,
+        });
+        outcomes[i] = Some(outcome);
+    }
+    RunResult {
+        outcomes: outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Outcome::without_attempt(Status::Error, Some("no result".into()))
+                })
+            })
+            .collect(),
+        started_at,
+        duration: t0.elapsed(),
+        interrupted: shared.cancel.is_cancelled(),
+    }
+}
+
+fn redact(plan: &Plan, mut o: Outcome) -> Outcome {
+    let r = &plan.redactor;
+    o.reason = o.reason.map(|t| r.text(&t));
+    o.facts = o.facts.map(|f| r.json(&f));
+    for e in &mut o.expectations {
+        e.expr = r.text(&e.expr);
+    }
+    o
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if e.is_cancelled() {
+        return "task cancelled".into();
+    }
+    let p = e.into_panic();
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .map_or_else(|| "panic".into(), |s| format!("panic: {s}"))
+}
+
+async fn run_item(sh: &Shared, i: usize) -> Outcome {
+    let item: &PlannedItem = &sh.plan.items[i];
+    // Wait for needs: the needs graph is acyclic (validated at load).
+    for &n in &item.needs {
+        let mut rx = sh.done[n].subscribe();
+        let status = match rx.wait_for(Option::is_some).await {
+            Ok(s) => s.unwrap_or(Status::Error),
+            Err(_) => Status::Error,
+        };
+        if status != Status::Pass {
+            let id = &sh.plan.items[n].item.id;
+            return Outcome::without_attempt(
+                Status::Skip,
+                Some(format!(
+                    "needs \"{id}\", which did not pass ({})",
+                    status.as_str()
+                )),
+            );
+        }
+    }
+    let (probe, expect) = match &item.item.check {
+        Check::Manual => {
+            return Outcome::without_attempt(
+                Status::Manual,
+                Some("manual item: pending attestation".into()),
+            );
+        }
+        Check::Probe { probe, expect, .. } => (probe, expect),
+    };
+    let options = match &item.options {
+        Ok(o) => o,
+        Err(reason) => return Outcome::without_attempt(Status::Error, Some(reason.clone())),
+    };
+    let Some(p) = sh.catalog.get(probe) else {
+        return Outcome::without_attempt(
+            Status::Error,
+            Some(format!("probe \"{probe}\" is not in this build")),
+        );
+    };
+    let observer = match p.prepare(options) {
+        Ok(o) => o,
+        Err(reason) => return Outcome::without_attempt(Status::Error, Some(reason)),
+    };
+    (sh.events)(Event::Started { index: i });
+    let t0 = Instant::now();
+    let mut attempts = 0u32;
+    let spec = &item.item;
+    if let (Some(hold), Some(every)) = (spec.hold, spec.every) {
+        // Sample for the whole window; stop at the first failing sample.
+        let mut last;
+        loop {
+            let at = t0.elapsed();
+            attempts += 1;
+            last = attempt(sh, &observer, item.timeout, expect).await;
+            if last.0 != Status::Pass {
+                let reason = format!(
+                    "sample {attempts} at +{}s of the {} hold failed: {}",
+                    at.as_secs(),
+                    fmt_dur(hold),
+                    last.1.clone().unwrap_or_default()
+                );
+                return Outcome {
+                    status: last.0,
+                    reason: Some(reason),
+                    duration: t0.elapsed(),
+                    attempts,
+                    expectations: last.2,
+                    facts: last.3,
+                };
+            }
+            let next = every * attempts;
+            if next >= hold {
+                break;
+            }
+            tokio::time::sleep_until((t0 + next).into()).await;
+        }
+        return Outcome {
+            status: Status::Pass,
+            reason: None,
+            duration: t0.elapsed(),
+            attempts,
+            expectations: last.2,
+            facts: last.3,
+        };
+    }
+    let within_end = spec.within.map(|w| t0 + w);
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        attempts += 1;
+        let (status, mut reason, expectations, facts) =
+            attempt(sh, &observer, item.timeout, expect).await;
+        let more_retries = attempts <= spec.retries;
+        let more_within = within_end.is_some_and(|end| Instant::now() + backoff < end);
+        if status == Status::Pass || !(more_retries || more_within) {
+            if status != Status::Pass {
+                if let Some(w) = spec.within {
+                    reason = Some(format!(
+                        "still failing after {} ({attempts} attempts): {}",
+                        fmt_dur(w),
+                        reason.unwrap_or_default()
+                    ));
+                } else if attempts > 1 {
+                    reason = Some(format!(
+                        "{} (after {attempts} attempts)",
+                        reason.unwrap_or_default()
+                    ));
+                }
+            }
+            return Outcome {
+                status,
+                reason,
+                duration: t0.elapsed(),
+                attempts,
+                expectations,
+                facts,
+            };
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+fn fmt_dur(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(60_000) && ms >= 60_000 {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Attempt = (
+    Status,
+    Option<String>,
+    Vec<ExpectationResult>,
+    Option<serde_json::Value>,
+);
+
+async fn attempt(
+    sh: &Shared,
+    observer: &Arc<dyn Observer>,
+    timeout: Duration,
+    expect: &[preflight_core::expect::Expectation],
+) -> Attempt {
+    let host_sem = observer.host().map(|h| {
+        let mut hosts = sh.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .entry(h)
+            .or_insert_with(|| Arc::new(Semaphore::new(sh.plan.per_host)))
+            .clone()
+    });
+    let _global = sh.global.acquire().await;
+    let _host = match &host_sem {
+        Some(s) => Some(s.acquire().await),
+        None => None,
+    };
+    let obs = observer.clone();
+    let mut task = AbortOnDrop(tokio::spawn(async move { obs.observe().await }));
+    match tokio::time::timeout(timeout, &mut task.0).await {
+        Err(_) => (
+            Status::Fail,
+            Some(format!("timed out after {}", fmt_dur(timeout))),
+            vec![],
+            None,
+        ),
+        Ok(Err(e)) => (
+            Status::Error,
+            Some(format!("probe crashed: {}", panic_text(e))),
+            vec![],
+            None,
+        ),
+        Ok(Ok(Err(Failure::Target(r)))) => (Status::Fail, Some(r), vec![], None),
+        Ok(Ok(Err(Failure::Probe(r)))) => (Status::Error, Some(r), vec![], None),
+        Ok(Ok(Ok(facts))) => {
+            let (status, reason, results) = judge(expect, &facts, &sh.plan.vars);
+            (
+                status,
+                reason,
+                results,
+                Some(serde_json::Value::Object(facts)),
+            )
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The testbed's HTTP API: health, build info, chosen statuses, delays, security
+//! headers, large bodies, redirect chains and loops, a request that never gets an
+//! answer, and endpoints that fail a set number of times.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+/// Shared server state: counters for `/flaky`.
+#[derive(Default)]
+pub struct State {
+    flaky: Mutex<HashMap<String, u32>>,
+}
+
+fn builder() -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http2().max_concurrent_streams(4096);
+    b
+}
+
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<State>,
+) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, state) = (acceptor.clone(), state.clone());
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let svc = hyper::service::service_fn(move |req| handle(req, state.clone()));
+            let _ = builder().serve_connection(TokioIo::new(tls), svc).await;
+        });
+    }
+}
+
+pub async fn serve_plain(listener: TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(req, state.clone()));
+            let _ = builder().serve_connection(TokioIo::new(tcp), svc).await;
+        });
+    }
+}
+
+/// Accepts connections and never writes: a target that hangs.
+pub async fn serve_silence(listener: TcpListener) {
+    let mut held = Vec::new();
+    loop {
+        if let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+            held.retain(|s| s.peer_addr().is_ok());
+        }
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        "text/plain; charset=utf-8".parse().expect("static header"),
+    );
+    r
+}
+
+fn json_resp(status: StatusCode, v: serde_json::Value) -> Resp {
+    let mut r = text(status, v.to_string());
+    r.headers_mut().insert(
+        "content-type",
+        "application/json".parse().expect("static header"),
+    );
+    r
+}
+
+fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infallible> {
+    let q = query(&req);
+    if let Some(ms) = q.get("delay_ms").and_then(|v| v.parse::<u64>().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms.min(600_000))).await;
+    }
+    let path = req.uri().path().to_string();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let resp = match parts.as_slice() {
+        ["api", "health"] => json_resp(
+            StatusCode::OK,
+            json!({"status": "healthy", "db": {"latency_ms": 3}, "version": "1.4.2"}),
+        ),
+        ["api", "build"] => json_resp(
+            StatusCode::OK,
+            json!({"version": "1.4.2", "commit": "9f2c1e7", "tag": "api:main-9f2c1e7"}),
+        ),
+        ["api", "degraded"] => json_resp(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "degraded", "db": {"latency_ms": 950}}),
+        ),
+        ["status", code] => {
+            let s = code
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .unwrap_or(StatusCode::BAD_REQUEST);
+            text(s, format!("status {}", s.as_u16()))
+        }
+        ["delay", ms] => {
+            let ms = ms.parse::<u64>().unwrap_or(0).min(600_000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            text(StatusCode::OK, format!("slept {ms} ms"))
+        }
+        ["secure"] => {
+            let mut r = text(StatusCode::OK, "<!doctype html><title>app</title>");
+            let h = r.headers_mut();
+            h.insert(
+                "content-type",
+                "text/html; charset=utf-8".parse().expect("static"),
+            );
+            h.insert(
+                "strict-transport-security",
+                "max-age=31536000; includeSubDomains"
+                    .parse()
+                    .expect("static"),
+            );
+            h.insert(
+                "content-security-policy",
+                "default-src 'self'".parse().expect("static"),
+            );
+            h.insert("x-frame-options", "DENY".parse().expect("static"));
+            h.insert("x-content-type-options", "nosniff".parse().expect("static"));
+            h.insert(
+                "referrer-policy",
+                "strict-origin-when-cross-origin".parse().expect("static"),
+            );
+            r
+        }
+        ["insecure"] => {
+            let mut r = text(StatusCode::OK, "<!doctype html><title>legacy</title>");
+            r.headers_mut()
+                .insert("content-type", "text/html".parse().expect("static"));
+            r
+        }
+        ["big", n] => {
+            let n = n.parse::<usize>().unwrap_or(0).min(64 * 1024 * 1024);
+            text(StatusCode::OK, vec![b'a'; n])
+        }
+        ["redirect", n] => match n.parse::<u32>() {
+            Ok(0) => text(StatusCode::OK, "arrived"),
+            Ok(n) => redirect(&format!("/redirect/{}", n - 1)),
+            Err(_) => text(StatusCode::BAD_REQUEST, "bad count"),
+        },
+        ["redirect-loop"] => redirect("/redirect-loop"),
+        ["hang"] => {
+            std::future::pending::<()>().await;
+            text(StatusCode::OK, "unreachable")
+        }
+        ["flaky", key, fails] => {
+            let fails = fails.parse::<u32>().unwrap_or(0);
+            let n = {
+                let mut m = state.flaky.lock().unwrap_or_else(|p| p.into_inner());
+                let c = m.entry((*key).to_string()).or_insert(0);
+                *c += 1;
+                *c
+            };
+            if n <= fails {
+                json_resp(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"attempt": n, "status": "warming up"}),
+                )
+            } else {
+                json_resp(StatusCode::OK, json!({"attempt": n, "status": "ok"}))
+            }
+        }
+        ["echo"] => {
+            let method = req.method().to_string();
+            let headers: serde_json::Map<String, serde_json::Value> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(String::from_utf8_lossy(v.as_bytes()))))
+                .collect();
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            json_resp(
+                StatusCode::OK,
+                json!({"method": method, "headers": headers, "body": String::from_utf8_lossy(&body)}),
+            )
+        }
+        [""] => text(StatusCode::OK, "preflight testbed"),
+        _ => json_resp(
+            StatusCode::NOT_FOUND,
+            json!({"error": "not found", "path": path}),
+        ),
+    };
+    Ok(resp)
+}
+
+fn redirect(to: &str) -> Resp {
+    let mut r = text(StatusCode::FOUND, "");
+    r.headers_mut().insert(
+        "location",
+        to.parse().expect("redirect target is a valid header"),
+    );
+    r
+}

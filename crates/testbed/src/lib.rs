@@ -1,0 +1,148 @@
+//! preflight-testbed: a small but real launch environment on 127.0.0.1.
+//!
+//! `preflight demo` and the end-to-end tests sweep it. Everything is generated at start:
+//! a CA and a leaf certificate (rcgen), an HTTPS API (hyper + rustls, HTTP/1.1 and
+//! HTTP/2), the same API on plain HTTP, a port that accepts and never answers, and a
+//! port that is closed. Nothing listens beyond loopback.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
+//! let bed = preflight_testbed::Testbed::start().await?;
+//! println!("API at {}", bed.https_url());
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod certs;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use certs::TestPki;
+
+/// Why the testbed could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestbedError {
+    /// Binding or writing files failed.
+    #[error("failed to start the testbed: {0}")]
+    Io(#[from] std::io::Error),
+    /// Generating certificates failed.
+    #[error("failed to generate testbed certificates: {0}")]
+    Certificate(String),
+}
+
+/// A running testbed. Dropping it stops every server.
+pub struct Testbed {
+    https: SocketAddr,
+    http: SocketAddr,
+    hang: SocketAddr,
+    closed: SocketAddr,
+    pki: TestPki,
+    dir: tempfile::TempDir,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Testbed {
+    /// Starts every server on an ephemeral loopback port.
+    pub async fn start() -> Result<Testbed, TestbedError> {
+        let dir = tempfile::Builder::new()
+            .prefix("preflight-testbed-")
+            .tempdir()?;
+        let pki = TestPki::generate()?;
+        std::fs::write(dir.path().join("ca.pem"), &pki.ca_pem)?;
+        let state = Arc::new(api::State::default());
+
+        let https_l = TcpListener::bind("127.0.0.1:0").await?;
+        let http_l = TcpListener::bind("127.0.0.1:0").await?;
+        let hang_l = TcpListener::bind("127.0.0.1:0").await?;
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?
+        };
+        let (https, http, hang) = (
+            https_l.local_addr()?,
+            http_l.local_addr()?,
+            hang_l.local_addr()?,
+        );
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(pki.server_config()?));
+        let tasks = vec![
+            tokio::spawn(api::serve_tls(https_l, acceptor, state.clone())),
+            tokio::spawn(api::serve_plain(http_l, state)),
+            tokio::spawn(api::serve_silence(hang_l)),
+        ];
+        Ok(Testbed {
+            https,
+            http,
+            hang,
+            closed,
+            pki,
+            dir,
+            tasks,
+        })
+    }
+
+    /// `https://127.0.0.1:PORT` — the API over TLS (certificate from [`Testbed::ca_path`]).
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.https.port())
+    }
+
+    /// `http://127.0.0.1:PORT` — the same API without TLS.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http.port())
+    }
+
+    /// Address of the HTTPS listener.
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https
+    }
+
+    /// A port that accepts connections and never sends a byte.
+    pub fn hang_addr(&self) -> SocketAddr {
+        self.hang
+    }
+
+    /// A loopback port with nothing listening.
+    pub fn closed_addr(&self) -> SocketAddr {
+        self.closed
+    }
+
+    /// PEM file of the CA that signed the API's certificate.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// Folder for files the testbed writes (certificates).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The generated certificates.
+    pub fn pki(&self) -> &TestPki {
+        &self.pki
+    }
+
+    /// Variables a checklist needs to target this testbed (`--var k=v` pairs).
+    pub fn vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("api".into(), self.https_url()),
+            ("api_plain".into(), self.http_url()),
+            ("api_port".into(), self.https.port().to_string()),
+            ("ca".into(), self.ca_path().display().to_string()),
+            ("hang".into(), format!("http://{}", self.hang)),
+            ("closed".into(), format!("http://{}", self.closed)),
+        ]
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
