@@ -1,1 +1,6 @@
-//! End-to-end tests of the `preflight` binary against the real testbed.
+//! End-to-end tests of the `preflight` binary against the real testbed on loopback.
+//! One file per area; each probe adds its own module here.
+
+mod support;
+
+mod engine;

@@ -436,11 +436,12 @@ pub fn parse(
     }
     for place in ["vars"] {
         if let Some((_, node)) = get(place)
-            && let Some(t) = node.as_table() {
-                for (k, v) in t {
-                    l.placeholders(None, &format!("vars.{}", k.name), v);
-                }
+            && let Some(t) = node.as_table()
+        {
+            for (k, v) in t {
+                l.placeholders(None, &format!("vars.{}", k.name), v);
             }
+        }
     }
     if let Some((_, node)) = get("environments") {
         for (ek, ev) in node.as_table().unwrap_or(&[]) {
@@ -651,18 +652,18 @@ fn load_item(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usiz
             || !id
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/')))
-        {
-            let span = entry("id")
-                .map(|(_, v)| v.span.clone())
-                .unwrap_or(node.span.clone());
-            l.problem(
-                span,
-                Some(id),
-                Some("id"),
-                "ids use letters, digits and . - _ : / only",
-                Some("write e.g. id = \"smoke.health\"".into()),
-            );
-        }
+    {
+        let span = entry("id")
+            .map(|(_, v)| v.span.clone())
+            .unwrap_or(node.span.clone());
+        l.problem(
+            span,
+            Some(id),
+            Some("id"),
+            "ids use letters, digits and . - _ : / only",
+            Some("write e.g. id = \"smoke.health\"".into()),
+        );
+    }
     let it = Some(id_str.as_str());
 
     let mut item = Item {
@@ -772,18 +773,19 @@ fn load_item(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usiz
         );
     }
     if let (Some(h), Some(e)) = (item.hold, item.every)
-        && e > h {
-            let span = entry("every")
-                .map(|(_, v)| v.span.clone())
-                .unwrap_or(node.span.clone());
-            l.problem(
-                span,
-                it,
-                Some("every"),
-                "`every` is longer than `hold`",
-                Some("sample more often than the window lasts".into()),
-            );
-        }
+        && e > h
+    {
+        let span = entry("every")
+            .map(|(_, v)| v.span.clone())
+            .unwrap_or(node.span.clone());
+        l.problem(
+            span,
+            it,
+            Some("every"),
+            "`every` is longer than `hold`",
+            Some("sample more often than the window lasts".into()),
+        );
+    }
 
     let is_manual = matches!(manual, Some((true, _)));
     match (is_manual, probe_name) {
@@ -990,9 +992,10 @@ fn find_cycle(items: &[Item]) -> Option<Vec<String>> {
                 return Some(ids);
             }
             if state[j] == 0
-                && let Some(c) = visit(j, items, index, state, stack) {
-                    return Some(c);
-                }
+                && let Some(c) = visit(j, items, index, state, stack)
+            {
+                return Some(c);
+            }
         }
         stack.pop();
         state[i] = 2;
@@ -1000,9 +1003,10 @@ fn find_cycle(items: &[Item]) -> Option<Vec<String>> {
     }
     for i in 0..items.len() {
         if state[i] == 0
-            && let Some(c) = visit(i, items, &index, &mut state, &mut Vec::new()) {
-                return Some(c);
-            }
+            && let Some(c) = visit(i, items, &index, &mut state, &mut Vec::new())
+        {
+            return Some(c);
+        }
     }
     None
 }

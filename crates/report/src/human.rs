@@ -68,9 +68,10 @@ pub fn render_human(r: &Report) -> String {
                 i.title
             ));
             if i.status != Status::Pass
-                && let Some(reason) = &i.reason {
-                    out.push_str(&format!("      {reason}\n"));
-                }
+                && let Some(reason) = &i.reason
+            {
+                out.push_str(&format!("      {reason}\n"));
+            }
         }
     }
     if !r.notes.is_empty() {

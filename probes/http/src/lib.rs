@@ -234,30 +234,36 @@ impl Probe for HttpProbe {
             })
         };
         if !opts.url.contains("${")
-            && let Err(e) = parse_url(&opts.url) {
-                bad("url", e);
-            }
+            && let Err(e) = parse_url(&opts.url)
+        {
+            bad("url", e);
+        }
         if let Some(m) = &opts.method
-            && !m.contains("${") && Method::from_bytes(m.as_bytes()).is_err() {
-                bad("method", format!("\"{m}\" is not an HTTP method"));
-            }
+            && !m.contains("${")
+            && Method::from_bytes(m.as_bytes()).is_err()
+        {
+            bad("method", format!("\"{m}\" is not an HTTP method"));
+        }
         if opts.body.is_some() && opts.json.is_some() {
             bad("json", "give either `body` or `json`, not both".into());
         }
         if let Some(r) = &opts.resolve
-            && !r.contains("${") && r.parse::<IpAddr>().is_err() {
-                bad(
-                    "resolve",
-                    format!("\"{r}\" is not an IP address (write e.g. resolve = \"203.0.113.7\")"),
-                );
-            }
+            && !r.contains("${")
+            && r.parse::<IpAddr>().is_err()
+        {
+            bad(
+                "resolve",
+                format!("\"{r}\" is not an IP address (write e.g. resolve = \"203.0.113.7\")"),
+            );
+        }
         if let Some(s) = opts.samples
-            && (s == 0 || s > MAX_SAMPLES) {
-                bad(
-                    "samples",
-                    format!("samples must be from 1 to {MAX_SAMPLES}"),
-                );
-            }
+            && (s == 0 || s > MAX_SAMPLES)
+        {
+            bad(
+                "samples",
+                format!("samples must be from 1 to {MAX_SAMPLES}"),
+            );
+        }
         problems
     }
 
@@ -401,32 +407,32 @@ impl HttpObserver {
                 .await
                 .map_err(|e| Failure::Target(describe_error(&e, &url)))?;
             let status = resp.status();
-            if self.follow && status.is_redirection()
+            if self.follow
+                && status.is_redirection()
                 && let Some(loc) = resp
                     .headers()
                     .get(reqwest::header::LOCATION)
                     .and_then(|l| l.to_str().ok())
-                {
-                    let next = url.join(loc).map_err(|e| {
-                        Failure::Target(format!("redirect to an invalid location \"{loc}\": {e}"))
-                    })?;
-                    if redirects.len() >= MAX_REDIRECTS {
-                        return Err(Failure::Target(format!(
-                            "too many redirects (more than {MAX_REDIRECTS}); last went to {next}"
-                        )));
-                    }
-                    redirects.push(next.to_string());
-                    if status == StatusCode::SEE_OTHER
-                        || ((status == StatusCode::MOVED_PERMANENTLY
-                            || status == StatusCode::FOUND)
-                            && method == Method::POST)
-                    {
-                        method = Method::GET;
-                        body = None;
-                    }
-                    url = next;
-                    continue;
+            {
+                let next = url.join(loc).map_err(|e| {
+                    Failure::Target(format!("redirect to an invalid location \"{loc}\": {e}"))
+                })?;
+                if redirects.len() >= MAX_REDIRECTS {
+                    return Err(Failure::Target(format!(
+                        "too many redirects (more than {MAX_REDIRECTS}); last went to {next}"
+                    )));
                 }
+                redirects.push(next.to_string());
+                if status == StatusCode::SEE_OTHER
+                    || ((status == StatusCode::MOVED_PERMANENTLY || status == StatusCode::FOUND)
+                        && method == Method::POST)
+                {
+                    method = Method::GET;
+                    body = None;
+                }
+                url = next;
+                continue;
+            }
             let mut headers = serde_json::Map::new();
             for (name, value) in resp.headers() {
                 let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
