@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, as "command:package" pairs.
 NEEDED=(
+  "redis-server:redis-server"
+  "prometheus:prometheus"
+  "prometheus-alertmanager:prometheus-alertmanager"
+  "initdb:postgresql"   # found in /usr/lib/postgresql/*/bin; tests run it via runuser as root
 )
 missing=()
 for pair in "${NEEDED[@]}"; do

@@ -3,4 +3,10 @@
 
 mod support;
 
+mod dns;
 mod engine;
+mod launch;
+mod ops_probes;
+mod postgres;
+mod tls;
+mod webhook;

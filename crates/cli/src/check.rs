@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use preflight_core::Check;
+use preflight_core::attest::Standing;
 
 use crate::{EXIT_GO, PlanArgs, registry, run::load_and_plan};
 
@@ -49,7 +50,15 @@ pub fn check_command(args: CheckArgs) -> u8 {
     for p in &plan.items {
         let i = &p.item;
         let what = match &i.check {
-            Check::Manual => "manual".to_string(),
+            Check::Manual => match &p.attestation {
+                Some(Standing::Valid(a)) => format!("manual: attested by {} at {}", a.by, a.at),
+                Some(Standing::Expired(a)) => format!(
+                    "manual: pending (attestation by {} expired {})",
+                    a.by,
+                    a.expires.as_deref().unwrap_or("?")
+                ),
+                None => "manual: pending".to_string(),
+            },
             Check::Probe { probe, expect, .. } => format!(
                 "{probe}: {}",
                 expect

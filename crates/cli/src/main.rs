@@ -8,9 +8,16 @@
     reason = "the CLI is the one place that writes to the terminal"
 )]
 
+mod attest;
 mod check;
+mod history;
+mod notify;
+mod postlaunch;
+mod demo_postgres;
+mod import;
 mod registry;
 mod run;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +50,18 @@ enum Command {
     Run(run::RunArgs),
     /// Validate a checklist and print the plan; no network, no secrets needed.
     Check(check::CheckArgs),
+    /// Turn a Markdown checklist into a checklist file (TOML on stdout or -o FILE).
+    Import(import::ImportArgs),
+    /// Record that a person checked a manual item (appends to <checklist>.attest.toml).
+    Attest(attest::AttestArgs),
+    /// List the runs recorded in history.
+    History(history::HistoryArgs),
+    /// Re-render a stored run in any report format.
+    Show(history::ShowArgs),
+    /// What changed between two stored runs; exit 1 on a regression.
+    Diff(history::DiffArgs),
+    /// Run a checklist repeatedly, record every run, print only what changed.
+    Watch(watch::WatchArgs),
     /// Start the local testbed and sweep it with the demo checklist.
     Demo(DemoArgs),
     /// Start the local testbed and keep it running (prints its variables).
@@ -78,6 +97,10 @@ struct DemoArgs {
 }
 
 fn main() -> ExitCode {
+    // Long messages stay on one line so `file:line:col: …` can be grepped in CI logs.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -88,6 +111,12 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run_command(args),
         Command::Check(args) => check::check_command(args),
+        Command::Import(args) => import::import_command(args),
+        Command::Attest(args) => attest::attest_command(args),
+        Command::History(args) => history::history_command(args),
+        Command::Show(args) => history::show_command(args),
+        Command::Diff(args) => history::diff_command(args),
+        Command::Watch(args) => watch::watch_command(args),
         Command::Demo(args) => run::demo_command(&args.format),
         Command::Testbed => run::testbed_command(),
     };

@@ -23,7 +23,7 @@ pub struct RunArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     plan: PlanArgs,
-    /// Report format: human or json (repeat, paired in order with --output).
+    /// Report format: human, json, markdown or junit (repeat, paired in order with --output).
     #[arg(long = "format", value_name = "FORMAT")]
     formats: Vec<String>,
     /// Write the report to PATH instead of stdout (repeat, paired with --format).
@@ -38,6 +38,8 @@ pub struct RunArgs {
     /// Never draw the progress bar.
     #[arg(long)]
     no_progress: bool,
+    #[command(flatten)]
+    history: crate::postlaunch::RunHistoryArgs,
 }
 
 /// Loads and plans, printing errors; `Err(code)` when the run must not start.
@@ -84,7 +86,33 @@ pub fn load_and_plan(
         env: &env,
     };
     match preflight_core::plan::plan(&checklist, catalog, &req) {
-        Ok(p) => Ok((checklist, p)),
+        Ok(mut p) => {
+            apply_attestations(file, &mut p)?;
+            Ok((checklist, p))
+        }
+        Err(e) => {
+            report_error(e);
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// Reads `<checklist>.attest.toml` (if any) and marks attested manual items.
+fn apply_attestations(file: &Path, plan: &mut Plan) -> Result<(), u8> {
+    let path = preflight_core::attest::path_for(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            eprintln!("error: failed to read {}: {e}", path.display());
+            return Err(EXIT_USAGE);
+        }
+    };
+    match preflight_core::attest::parse(&path.display().to_string(), &text) {
+        Ok(log) => {
+            preflight_core::attest::apply(plan, &log, std::time::SystemTime::now());
+            Ok(())
+        }
         Err(e) => {
             report_error(e);
             Err(EXIT_USAGE)
@@ -102,6 +130,9 @@ fn parse_format(s: &str) -> Result<Format, u8> {
 fn format_for_path(p: &Path) -> Format {
     match p.extension().and_then(|e| e.to_str()) {
         Some("json") => Format::Json,
+        Some("md" | "markdown") => Format::Markdown,
+        Some("xml") => Format::Junit,
+        Some("prom") => Format::Prometheus,
         _ => Format::Human,
     }
 }
@@ -139,6 +170,13 @@ pub fn run_command(args: RunArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let machine_stdout = targets
+        .iter()
+        .any(|(f, out)| out.is_none() && *f != Format::Human);
+    let post = match crate::postlaunch::PostRun::prepare(&file, &plan, &args.history, machine_stdout) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let progress = !args.no_progress && std::io::stderr().is_terminal();
     let Some((report, interrupted)) = sweep(plan, catalog, progress) else {
         return EXIT_INTERNAL;
@@ -146,13 +184,14 @@ pub fn run_command(args: RunArgs) -> u8 {
     if let Err(code) = emit(&report, &targets) {
         return code;
     }
-    if interrupted {
+    let code = if interrupted {
         EXIT_NO_GO
     } else if report.verdict == Verdict::Go {
         EXIT_GO
     } else {
         EXIT_NO_GO
-    }
+    };
+    post.finish(&report, interrupted, code)
 }
 
 /// Writes the report in every requested format.
@@ -248,7 +287,8 @@ pub fn demo_command(format: &str) -> u8 {
             }
         };
         let file = bed.dir().join("demo.toml");
-        if let Err(e) = std::fs::write(&file, DEMO_CHECKLIST) {
+        let pg = crate::demo_postgres::start(bed.dir().to_path_buf()).await;
+        if let Err(e) = std::fs::write(&file, format!("{DEMO_CHECKLIST}{}", pg.items())) {
             eprintln!("error: failed to write {}: {e}", file.display());
             return EXIT_INTERNAL;
         }
@@ -264,14 +304,16 @@ pub fn demo_command(format: &str) -> u8 {
                 .vars()
                 .into_iter()
                 .map(|(k, v)| format!("{k}={v}"))
+                .chain(pg.vars())
                 .collect(),
             ..PlanArgs::default()
         };
         let catalog = registry::catalog();
-        let plan = match load_and_plan(&file, &args, None, None, &catalog) {
+        let mut plan = match load_and_plan(&file, &args, None, None, &catalog) {
             Ok((_, p)) => p,
             Err(code) => return code,
         };
+        plan.notes.extend(pg.skipped());
         let progress = std::io::stderr().is_terminal();
         let Some((report, _)) = sweep_async(plan, catalog, progress).await else {
             return EXIT_INTERNAL;

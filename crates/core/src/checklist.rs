@@ -121,9 +121,11 @@ pub struct Checklist {
     pub items: Vec<Item>,
     /// Every `${env:NAME}` the file refers to.
     pub env_refs: BTreeSet<String>,
+    /// `[notify]`: where to send the outcome, and when.
+    pub notify: Option<crate::notify::Notify>,
 }
 
-const TOP_KEYS: &[&str] = &["checklist", "vars", "environments", "item"];
+const TOP_KEYS: &[&str] = &["checklist", "vars", "environments", "item", "notify"];
 const SETTINGS_KEYS: &[&str] = &["name", "pass_score", "timeout", "concurrency", "per_host"];
 const ITEM_KEYS: &[&str] = &[
     "id", "title", "section", "phases", "tags", "severity", "needs", "probe", "expect", "timeout",
@@ -141,7 +143,9 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 struct Loader<'a> {
-    text: &'a str,
+    lines: crate::error::LineIndex,
+    /// Each distinct expression is compiled once: checklists repeat `status == 200`.
+    compiled: HashMap<String, Result<Expectation, String>>,
     catalog: &'a Catalog,
     problems: Vec<Problem>,
     known_vars: BTreeSet<String>,
@@ -149,6 +153,13 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
+    fn compile(&mut self, src: &str) -> Result<Expectation, String> {
+        self.compiled
+            .entry(src.to_string())
+            .or_insert_with(|| Expectation::compile(src))
+            .clone()
+    }
+
     fn problem(
         &mut self,
         span: Range<usize>,
@@ -371,7 +382,8 @@ pub fn parse(
         }
     };
     let mut l = Loader {
-        text,
+        lines: crate::error::LineIndex::new(text),
+        compiled: HashMap::new(),
         catalog,
         problems: Vec::new(),
         known_vars: extra_vars.iter().cloned().collect(),
@@ -511,6 +523,8 @@ pub fn parse(
         }
     }
 
+    let notify = get("notify").and_then(|(_, node)| load_notify(&mut l, node));
+
     // [[item]]
     let mut items = Vec::new();
     let mut needs_spans: Vec<Option<Range<usize>>> = Vec::new();
@@ -608,6 +622,7 @@ pub fn parse(
         environments,
         items,
         env_refs: l.env_refs,
+        notify,
     })
 }
 
@@ -621,7 +636,7 @@ fn line_span(text: &str, line: usize) -> Range<usize> {
 }
 
 fn load_item(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usize>>)> {
-    let line = crate::error::line_col(l.text, node.span.start).0;
+    let line = l.lines.line(node.span.start);
     let Some(table) = node.as_table() else {
         l.problem(
             node.span.clone(),
@@ -899,7 +914,7 @@ fn load_item(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usiz
                     .collect(),
             };
             for (src, sspan) in sources {
-                match Expectation::compile(&src) {
+                match l.compile(&src) {
                     Err(e) => l.problem(
                         sspan,
                         it,
@@ -959,6 +974,92 @@ fn load_item(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usiz
     id.map(|_| (item, needs_span))
 }
 
+/// `[notify]`: webhook URLs (placeholders allowed), `on`, `link`.
+fn load_notify(l: &mut Loader<'_>, node: &Node) -> Option<crate::notify::Notify> {
+    use crate::notify::{NOTIFY_KEYS, Notify, NotifyOn};
+    let Some(t) = node.as_table() else {
+        l.problem(
+            node.span.clone(),
+            None,
+            Some("notify"),
+            "expected a table",
+            Some("write [notify] followed by webhook = \"${env:SLACK_WEBHOOK_URL}\"".into()),
+        );
+        return None;
+    };
+    let mut n = Notify {
+        webhook: None,
+        json_webhook: None,
+        on: NotifyOn::Change,
+        link: None,
+    };
+    for (k, v) in t {
+        match k.name.as_str() {
+            "webhook" | "json_webhook" => {
+                let Some(url) = l.string(None, k, v) else {
+                    continue;
+                };
+                l.placeholders(None, &format!("notify.{}", k.name), v);
+                let lower = url.to_ascii_lowercase();
+                if !(lower.starts_with("http://")
+                    || lower.starts_with("https://")
+                    || url.starts_with("${"))
+                {
+                    l.problem(
+                        v.span.clone(),
+                        None,
+                        Some(&format!("notify.{}", k.name)),
+                        "expected an http:// or https:// URL",
+                        Some(format!("write {} = \"${{env:SLACK_WEBHOOK_URL}}\"", k.name)),
+                    );
+                }
+                if k.name == "webhook" {
+                    n.webhook = Some(url);
+                } else {
+                    n.json_webhook = Some(url);
+                }
+            }
+            "link" => {
+                n.link = l.string(None, k, v);
+                l.placeholders(None, "notify.link", v);
+            }
+            "on" => {
+                if let Some(s) = l.string(None, k, v) {
+                    n.on = match s.as_str() {
+                        "change" => NotifyOn::Change,
+                        "failure" => NotifyOn::Failure,
+                        "always" => NotifyOn::Always,
+                        _ => {
+                            let hint = suggest(&s, ["change", "failure", "always"])
+                                .map(|x| format!("did you mean \"{x}\"? "))
+                                .unwrap_or_default();
+                            l.problem(
+                                v.span.clone(),
+                                None,
+                                Some("notify.on"),
+                                format!("unknown value \"{s}\""),
+                                Some(format!("{hint}use change, failure or always")),
+                            );
+                            NotifyOn::Change
+                        }
+                    }
+                }
+            }
+            _ => l.unknown_key(k, None, NOTIFY_KEYS, "[notify]"),
+        }
+    }
+    if n.webhook.is_none() && n.json_webhook.is_none() {
+        l.problem(
+            node.span.clone(),
+            None,
+            Some("notify"),
+            "[notify] has no webhook",
+            Some("add webhook = \"${env:SLACK_WEBHOOK_URL}\" and/or json_webhook = \"…\"".into()),
+        );
+    }
+    Some(n)
+}
+
 /// A cycle in `needs`, as the ids along it, if there is one.
 fn find_cycle(items: &[Item]) -> Option<Vec<String>> {
     let index: HashMap<&str, usize> = items
@@ -1010,3 +1111,6 @@ fn find_cycle(items: &[Item]) -> Option<Vec<String>> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,7 +54,7 @@ impl InvalidChecklist {
     /// Builds the report from raw problems over `text`.
     pub fn new(path: &str, text: &str, mut problems: Vec<Problem>) -> InvalidChecklist {
         problems.sort_by_key(|p| p.span.start);
-        let shared = Arc::new(text.to_string());
+        let shared = Arc::new(crate::redact::mask_source(text));
         let problems = problems
             .into_iter()
             .map(|p| {
@@ -135,6 +135,38 @@ pub enum CoreError {
     #[error("invalid --var \"{0}\"")]
     #[diagnostic(help("write --var name=value"))]
     BadVar(String),
+    /// The attestation file beside the checklist is unreadable or malformed.
+    #[error("invalid attestation file {path}: {message}")]
+    #[diagnostic(help(
+        "the file is written by `preflight attest`; fix the entry named above or restore it from version control"
+    ))]
+    Attestations {
+        /// The `*.attest.toml` file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Line starts of a text, so many offsets can be turned into line numbers without
+/// rescanning the text for each one.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -156,6 +188,15 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_matches_line_col() {
+        let t = "a\nbc\n\n€d\n";
+        let idx = LineIndex::new(t);
+        for off in 0..t.len() {
+            assert_eq!(idx.line(off), line_col(t, off).0, "offset {off}");
+        }
+    }
 
     #[test]
     fn line_and_column() {

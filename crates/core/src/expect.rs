@@ -11,6 +11,12 @@ use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use cel::{Context, ExecutionError, Program, Value as CelValue};
 use serde_json::Value;
 
+/// The standard CEL environment, built once: building it costs more than judging.
+fn stdlib() -> Arc<cel::Env> {
+    static STDLIB: std::sync::OnceLock<Arc<cel::Env>> = std::sync::OnceLock::new();
+    STDLIB.get_or_init(|| Arc::new(cel::Env::stdlib())).clone()
+}
+
 /// A compiled expectation.
 #[derive(Debug, Clone)]
 pub struct Expectation {
@@ -107,7 +113,7 @@ impl Expectation {
 
     /// Judges the expectation over `scope`, a JSON object of facts and vars.
     pub fn judge(&self, scope: &serde_json::Map<String, Value>) -> Judgement {
-        let mut ctx = Context::default();
+        let mut ctx = Context::with_env(stdlib());
         for name in &self.names {
             if let Some(v) = scope.get(name) {
                 ctx.add_variable_from_value(name.clone(), to_cel(v));

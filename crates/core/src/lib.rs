@@ -11,9 +11,11 @@
 //! assert_eq!(list.items[0].id, "legal.privacy");
 //! ```
 
+pub mod attest;
 pub mod checklist;
 pub mod error;
 pub mod expect;
+pub mod notify;
 pub mod plan;
 pub mod probe;
 pub mod redact;

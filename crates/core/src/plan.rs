@@ -51,6 +51,8 @@ pub struct PlannedItem {
     pub options: Result<Options, String>,
     /// Indices (in the plan) of the items this one waits for.
     pub needs: Vec<usize>,
+    /// For a manual item: its latest attestation, if any (set by [`crate::attest::apply`]).
+    pub attestation: Option<crate::attest::Standing>,
 }
 
 /// A run, fully resolved.
@@ -80,6 +82,9 @@ pub struct Plan {
     pub redactor: Redactor,
     /// `${env:…}` names that are not set.
     pub unset_env: BTreeSet<String>,
+    /// `[notify]` resolved, or why it could not be (a missing env var). Its URLs are
+    /// in the redactor.
+    pub notify: Option<Result<crate::notify::ResolvedNotify, String>>,
 }
 
 /// Parses `k=v` from `--var`.
@@ -309,11 +314,42 @@ pub fn plan(
             timeout: item.timeout.unwrap_or(default_timeout),
             options,
             needs,
+            attestation: None,
         });
     }
     for v in vars.values() {
         collect_secrets(v, false, &mut resolver.redactor);
     }
+    let notify = checklist.notify.as_ref().map(|n| {
+        let mut url = |u: &Option<String>| -> Result<Option<String>, String> {
+            let Some(u) = u else { return Ok(None) };
+            match resolver.string(u, &mut Vec::new())? {
+                Value::String(s) => {
+                    // The whole URL is a credential (Slack puts the token in the path).
+                    resolver.redactor.add(&s);
+                    resolver.redactor.add_url_password(&s);
+                    Ok(Some(s))
+                }
+                other => Err(format!("[notify] URL resolved to {other}, not a string")),
+            }
+        };
+        let webhook = url(&n.webhook).map_err(|e| format!("[notify] webhook: {e}"))?;
+        let json_webhook = url(&n.json_webhook).map_err(|e| format!("[notify] json_webhook: {e}"))?;
+        let link = match &n.link {
+            Some(l) => match resolver.string(l, &mut Vec::new()) {
+                Ok(Value::String(s)) => Some(s),
+                Ok(other) => Some(other.to_string()),
+                Err(e) => return Err(format!("[notify] link: {e}")),
+            },
+            None => None,
+        };
+        Ok(crate::notify::ResolvedNotify {
+            webhook,
+            json_webhook,
+            on: n.on,
+            link,
+        })
+    });
     Ok(Plan {
         checklist: checklist.name.clone(),
         path: checklist.path.clone(),
@@ -327,5 +363,6 @@ pub fn plan(
         notes,
         redactor: resolver.redactor,
         unset_env: resolver.unset,
+        notify,
     })
 }

@@ -71,6 +71,18 @@ pub trait Probe: Send + Sync {
 
     /// Builds a ready-to-run observer from interpolated options. Errors are item errors.
     fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String>;
+
+    /// Like [`Probe::prepare`], knowing the item's per-attempt timeout, for probes that
+    /// make the server enforce it too (postgres' `statement_timeout`). The runner calls
+    /// this; the default ignores the timeout.
+    fn prepare_timed(
+        &self,
+        options: &Options,
+        timeout: std::time::Duration,
+    ) -> Result<Arc<dyn Observer>, String> {
+        let _ = timeout;
+        self.prepare(options)
+    }
 }
 
 /// One item's prepared observation, run once per attempt.

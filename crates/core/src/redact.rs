@@ -63,12 +63,10 @@ impl Redactor {
             Value::Object(m) => Value::Object(
                 m.iter()
                     .map(|(k, v)| {
-                        let v = if is_secret_name(k) && !v.is_object() && !v.is_array() {
-                            if v.is_null() {
-                                Value::Null
-                            } else {
-                                Value::String(MASK.into())
-                            }
+                        // Only text can carry a secret; numbers and booleans under a
+                        // secret-looking name (entropy bits, flags) stay readable.
+                        let v = if is_secret_name(k) && v.is_string() {
+                            Value::String(MASK.into())
                         } else {
                             self.json(v)
                         };
@@ -79,6 +77,47 @@ impl Redactor {
             other => other.clone(),
         }
     }
+}
+
+/// The text with secrets written literally in a checklist masked character by
+/// character (same length, so byte offsets of error snippets stay right): URL
+/// passwords, and string values of keys named like secrets.
+pub fn mask_source(text: &str) -> String {
+    let mut out = text.to_string();
+    let mut ranges = Vec::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some((key, rest)) = line.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            let value = rest.trim();
+            if is_secret_name(key) && value.starts_with('"') && !value.starts_with("\"${") {
+                let open = line.len() - rest.len() + rest.find('"').unwrap_or(0) + 1;
+                if let Some(close) = line[open..].find('"') {
+                    ranges.push(line_start + open..line_start + open + close);
+                }
+            }
+        }
+        let mut search = 0;
+        while let Some(pos) = line[search..].find("://") {
+            let start = search + pos + 3;
+            let end = line[start..].find(['/', '?', '#', '"', '\'', ' ', '\n']).map_or(line.len(), |e| start + e);
+            let authority = &line[start..end];
+            if let Some(at) = authority.rfind('@') {
+                if let Some(colon) = authority[..at].find(':') {
+                    ranges.push(line_start + start + colon + 1..line_start + start + at);
+                }
+            }
+            search = end.max(start);
+        }
+        line_start += line.len();
+    }
+    for r in ranges {
+        let stars: String = out[r.clone()].chars().map(|_| '*').collect();
+        if stars.len() == r.len() {
+            out.replace_range(r, &stars);
+        }
+    }
+    out
 }
 
 /// Whether a header or field name marks its value as a secret
@@ -157,6 +196,22 @@ mod tests {
         let mut r = Redactor::default();
         r.add_url_password("postgres://u:p%40ssword@h/db");
         assert_eq!(r.text("failed: p@ssword"), "failed: ****");
+    }
+
+    #[test]
+    fn literal_secrets_in_source_are_masked_in_place() {
+        let t = "url = \"redis://u:hunter22@h:6379\"\nsecret = \"whsec_abc\"\nname = \"x\"\n";
+        let m = mask_source(t);
+        assert_eq!(m.len(), t.len());
+        assert!(!m.contains("hunter22") && !m.contains("whsec_abc"), "{m}");
+        assert!(m.contains("name = \"x\""));
+    }
+
+    #[test]
+    fn numbers_under_secret_names_stay_readable() {
+        let r = Redactor::default();
+        let v = r.json(&json!({"entropy_bits": {"JWT_SECRET": 128.5}, "api_key": "abc"}));
+        assert_eq!(v, json!({"entropy_bits": {"JWT_SECRET": 128.5}, "api_key": "****"}));
     }
 
     #[test]

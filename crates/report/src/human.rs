@@ -61,12 +61,25 @@ pub fn render_human(r: &Report) -> String {
             } else {
                 String::new()
             };
+            let owner = i
+                .owner
+                .as_deref()
+                .map(|o| format!(" — owner {o}"))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "  {} {}  {}{sev}{time}\n",
+                "  {} {}  {}{sev}{owner}{time}\n",
                 symbol(i.status),
                 i.id,
                 i.title
             ));
+            if let Some(a) = &i.attested {
+                let until = a
+                    .expires
+                    .as_deref()
+                    .map(|e| format!(", until {e}"))
+                    .unwrap_or_default();
+                out.push_str(&format!("      attested by {} at {}{until}\n", a.by, a.at));
+            }
             if i.status != Status::Pass
                 && let Some(reason) = &i.reason
             {

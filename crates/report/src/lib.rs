@@ -5,9 +5,13 @@
 //! redacted data, so a renderer cannot leak a secret it was never given.
 
 mod human;
+mod junit;
+mod markdown;
+mod prometheus;
 
 use std::time::SystemTime;
 
+use preflight_core::attest::Standing;
 use preflight_core::verdict::{Counts, ExpectationResult, summarize};
 use preflight_core::{Plan, Status, Verdict};
 use preflight_runner::RunResult;
@@ -15,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use human::render_human;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use prometheus::{escape_label, render_prometheus};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +30,12 @@ pub enum Format {
     Human,
     /// SPEC §6 JSON.
     Json,
+    /// The checklist written back with `[x]` / `[ ]`, for a ticket.
+    Markdown,
+    /// JUnit XML: a testsuite per section.
+    Junit,
+    /// Prometheus text exposition (textfile collector, Pushgateway).
+    Prometheus,
 }
 
 impl std::str::FromStr for Format {
@@ -31,7 +44,12 @@ impl std::str::FromStr for Format {
         match s {
             "human" => Ok(Format::Human),
             "json" => Ok(Format::Json),
-            other => Err(format!("unknown format \"{other}\" (human, json)")),
+            "markdown" => Ok(Format::Markdown),
+            "junit" => Ok(Format::Junit),
+            "prometheus" => Ok(Format::Prometheus),
+            other => Err(format!(
+                "unknown format \"{other}\" (human, json, markdown, junit, prometheus)"
+            )),
         }
     }
 }
@@ -68,6 +86,24 @@ pub struct ItemReport {
     /// Owner, as written.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub owner: Option<String>,
+    /// For an attested manual item: who attested it, when, and until when.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attested: Option<Attested>,
+}
+
+/// A valid attestation, as reports show it (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attested {
+    /// Who attested.
+    pub by: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Their note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When it stops counting (RFC 3339), if ever.
+    #[serde(default)]
+    pub expires: Option<String>,
 }
 
 /// A whole run, as every format shows it.
@@ -125,6 +161,15 @@ impl Report {
                 expectations: o.expectations.clone(),
                 facts: o.facts.clone(),
                 owner: p.item.owner.clone(),
+                attested: match (&p.attestation, o.status) {
+                    (Some(Standing::Valid(a)), Status::Pass) => Some(Attested {
+                        by: plan.redactor.text(&a.by),
+                        at: a.at.clone(),
+                        note: a.note.as_deref().map(|n| plan.redactor.text(n)),
+                        expires: a.expires.clone(),
+                    }),
+                    _ => None,
+                },
             })
             .collect();
         let summary = summarize(
@@ -156,6 +201,9 @@ impl Report {
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Human => render_human(self),
+            Format::Markdown => render_markdown(self),
+            Format::Junit => render_junit(self),
+            Format::Prometheus => render_prometheus(self),
             Format::Json => {
                 let mut s = serde_json::to_string_pretty(self)
                     .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
@@ -169,4 +217,44 @@ impl Report {
 /// RFC 3339 UTC with seconds.
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A fixed report for renderer tests: every status, an attested item, secrets-free.
+#[cfg(test)]
+pub(crate) fn sample_report() -> Report {
+    serde_json::from_value(serde_json::json!({
+        "schema": 1,
+        "checklist": "Streamer App — production launch",
+        "environment": "production",
+        "phase": "launch",
+        "started_at": "2026-05-15T09:00:00Z",
+        "duration_ms": 842,
+        "verdict": "no-go",
+        "score": 40,
+        "pass_score": 95,
+        "counts": {"pass": 2, "fail": 1, "error": 1, "skip": 1, "manual": 1},
+        "failing_critical": ["smoke.health"],
+        "notes": ["item \"x\" needs \"y\", which is not in this run: ignored"],
+        "items": [
+            {"id": "smoke.health", "title": "GET /api/health returns 200", "section": "12. Smoke tests",
+             "severity": "critical", "probe": "http", "status": "fail",
+             "reason": "status == 200 — status was 503", "duration_ms": 41, "attempts": 3,
+             "expectations": [{"expr": "status == 200", "ok": false}], "owner": "SRE"},
+            {"id": "smoke.build", "title": "Build is <pinned> & \"tagged\"", "section": "12. Smoke tests",
+             "severity": "normal", "probe": "http", "status": "pass", "duration_ms": 12, "attempts": 1},
+            {"id": "smoke.db", "title": "DB reachable", "section": "12. Smoke tests",
+             "severity": "normal", "probe": "postgres", "status": "error",
+             "reason": "environment variable DATABASE_URL is not set", "duration_ms": 0, "attempts": 0},
+            {"id": "smoke.after", "title": "After health", "section": "12. Smoke tests",
+             "severity": "advisory", "probe": "http", "status": "skip",
+             "reason": "needs \"smoke.health\", which did not pass (fail)", "duration_ms": 0, "attempts": 0},
+            {"id": "legal.privacy", "title": "Privacy Policy published", "section": "13. Communication",
+             "severity": "normal", "status": "pass", "duration_ms": 0, "attempts": 0,
+             "attested": {"by": "alice", "at": "2026-05-14T17:00:00Z", "note": "page live\nsecond line", "expires": null}},
+            {"id": "legal.terms", "title": "Terms published", "section": "",
+             "severity": "critical", "status": "manual",
+             "reason": "manual item: pending attestation", "duration_ms": 0, "attempts": 0}
+        ]
+    }))
+    .expect("sample report")
 }

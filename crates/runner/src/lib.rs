@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use preflight_core::attest::Standing;
 use preflight_core::verdict::{ExpectationResult, judge};
 use preflight_core::{Catalog, Check, Failure, Observer, Outcome, Plan, PlannedItem, Status};
 use tokio::sync::{Semaphore, watch};
@@ -172,10 +173,21 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
     }
     let (probe, expect) = match &item.item.check {
         Check::Manual => {
-            return Outcome::without_attempt(
-                Status::Manual,
-                Some("manual item: pending attestation".into()),
-            );
+            return match &item.attestation {
+                Some(Standing::Valid(_)) => Outcome::without_attempt(Status::Pass, None),
+                Some(Standing::Expired(a)) => Outcome::without_attempt(
+                    Status::Manual,
+                    Some(format!(
+                        "manual item: attestation by {} expired at {}; pending again",
+                        a.by,
+                        a.expires.as_deref().unwrap_or("?")
+                    )),
+                ),
+                None => Outcome::without_attempt(
+                    Status::Manual,
+                    Some("manual item: pending attestation".into()),
+                ),
+            };
         }
         Check::Probe { probe, expect, .. } => (probe, expect),
     };
@@ -189,7 +201,7 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             Some(format!("probe \"{probe}\" is not in this build")),
         );
     };
-    let observer = match p.prepare(options) {
+    let observer = match p.prepare_timed(options, item.timeout) {
         Ok(o) => o,
         Err(reason) => return Outcome::without_attempt(Status::Error, Some(reason)),
     };
@@ -198,17 +210,22 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
     let mut attempts = 0u32;
     let spec = &item.item;
     if let (Some(hold), Some(every)) = (spec.hold, spec.every) {
-        // Sample for the whole window; stop at the first failing sample.
+        // Samples at +0, +every, +2·every, … and a last one at +hold, so the whole
+        // window is observed; the item fails at the first failing sample.
+        let total = hold_samples(hold, every);
         let mut last;
         loop {
-            let at = t0.elapsed();
+            let offset = t0.elapsed();
+            let wall = SystemTime::now();
             attempts += 1;
             last = attempt(sh, &observer, item.timeout, expect).await;
             if last.0 != Status::Pass {
                 let reason = format!(
-                    "sample {attempts} at +{}s of the {} hold failed: {}",
-                    at.as_secs(),
+                    "held for {} of the {} window, then sample {attempts} of {total} (at +{}, {}) failed: {}",
+                    fmt_span(offset),
                     fmt_dur(hold),
+                    fmt_span(offset),
+                    humantime::format_rfc3339_seconds(wall),
                     last.1.clone().unwrap_or_default()
                 );
                 return Outcome {
@@ -220,10 +237,10 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
                     facts: last.3,
                 };
             }
-            let next = every * attempts;
-            if next >= hold {
+            if attempts >= total {
                 break;
             }
+            let next = (every * attempts).min(hold);
             tokio::time::sleep_until((t0 + next).into()).await;
         }
         return Outcome {
@@ -269,6 +286,86 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Samples taken for `hold = H, every = E`: at +0, +E, +2E, … and at +H.
+pub fn hold_samples(hold: Duration, every: Duration) -> u32 {
+    let e = every.as_nanos().max(1);
+    (hold.as_nanos().div_ceil(e) as u32).saturating_add(1)
+}
+
+/// Backoff before retry `n` (1-based) of an item with `retries` or `within`.
+fn backoff_before(n: u32) -> Duration {
+    (Duration::from_millis(200) * 2u32.saturating_pow(n.saturating_sub(1).min(10)))
+        .min(Duration::from_secs(2))
+}
+
+/// Worst-case wall time of one item once it starts (not counting waits for `needs`
+/// or for a concurrency slot): every attempt times out, every backoff is slept, and a
+/// `hold` window runs to its end.
+pub fn item_budget(item: &PlannedItem) -> Duration {
+    let t = item.timeout;
+    let spec = &item.item;
+    if let (Some(hold), Some(every)) = (spec.hold, spec.every) {
+        let n = hold_samples(hold, every);
+        return hold.max(t * n.saturating_sub(1)) + t;
+    }
+    let mut total = t;
+    for n in 1..=spec.retries {
+        total += backoff_before(n) + t;
+    }
+    if let Some(w) = spec.within {
+        total = total.max(w + backoff_before(11) + t);
+    }
+    total
+}
+
+/// Worst-case wall time of a whole run: the longest chain of `needs`, each link its
+/// [`item_budget`] (assuming enough concurrency). A scheduler's deadline (a CronJob's
+/// `activeDeadlineSeconds`, a systemd `TimeoutStartSec`, `watch --every`) must exceed it;
+/// `hold` windows are what usually dominate.
+pub fn plan_budget(plan: &Plan) -> Duration {
+    fn finish(plan: &Plan, i: usize, memo: &mut [Option<Duration>], depth: usize) -> Duration {
+        if let Some(d) = memo[i] {
+            return d;
+        }
+        let start = if depth > plan.items.len() {
+            Duration::ZERO
+        } else {
+            plan.items[i]
+                .needs
+                .iter()
+                .map(|&n| finish(plan, n, memo, depth + 1))
+                .max()
+                .unwrap_or_default()
+        };
+        let d = start + item_budget(&plan.items[i]);
+        memo[i] = Some(d);
+        d
+    }
+    let mut memo = vec![None; plan.items.len()];
+    (0..plan.items.len())
+        .map(|i| finish(plan, i, &mut memo, 0))
+        .max()
+        .unwrap_or_default()
+}
+
+/// A short human duration: `850ms`, `12.5s`, `2m30s`.
+fn fmt_span(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        let s = format!("{:.1}", d.as_secs_f64());
+        format!("{}s", s.trim_end_matches(".0"))
+    } else {
+        let secs = d.as_secs();
+        if secs.is_multiple_of(60) {
+            format!("{}m", secs / 60)
+        } else {
+            format!("{}m{}s", secs / 60, secs % 60)
+        }
     }
 }
 
@@ -343,3 +440,6 @@ async fn attempt(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

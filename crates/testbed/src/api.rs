@@ -1,6 +1,7 @@
 //! The testbed's HTTP API: health, build info, chosen statuses, delays, security
 //! headers, large bodies, redirect chains and loops, a request that never gets an
-//! answer, and endpoints that fail a set number of times.
+//! answer, endpoints that fail a set number of times, and `/metrics` in the Prometheus
+//! text format.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -20,6 +21,8 @@ use tokio::net::TcpListener;
 #[derive(Default)]
 pub struct State {
     flaky: Mutex<HashMap<String, u32>>,
+    /// Responses served so far, by status code, for `/metrics`.
+    served: Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 fn builder() -> auto::Builder<TokioExecutor> {
@@ -183,6 +186,24 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infal
             std::future::pending::<()>().await;
             text(StatusCode::OK, "unreachable")
         }
+        ["fail-once-after", key, ok] => {
+            // OK for the first `ok` requests, 503 once, then OK again: a blip mid-window.
+            let ok = ok.parse::<u32>().unwrap_or(0);
+            let n = {
+                let mut m = state.flaky.lock().unwrap_or_else(|p| p.into_inner());
+                let c = m.entry(format!("fail-once-after/{key}")).or_insert(0);
+                *c += 1;
+                *c
+            };
+            if n == ok + 1 {
+                json_resp(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"request": n, "status": "blip"}),
+                )
+            } else {
+                json_resp(StatusCode::OK, json!({"request": n, "status": "ok"}))
+            }
+        }
         ["flaky", key, fails] => {
             let fails = fails.parse::<u32>().unwrap_or(0);
             let n = {
@@ -218,13 +239,69 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infal
                 json!({"method": method, "headers": headers, "body": String::from_utf8_lossy(&body)}),
             )
         }
+        ["wh", name] => {
+            let (method, headers) = (req.method().clone(), req.headers().clone());
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            match crate::webhooks::receive(name, &method, &headers, &body).await {
+                Some((status, v)) => json_resp(status, v),
+                None => json_resp(
+                    StatusCode::NOT_FOUND,
+                    json!({"error": "no such webhook receiver", "path": path}),
+                ),
+            }
+        }
+        ["metrics"] => metrics(&state),
         [""] => text(StatusCode::OK, "preflight testbed"),
         _ => json_resp(
             StatusCode::NOT_FOUND,
             json!({"error": "not found", "path": path}),
         ),
     };
+    *state
+        .served
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(resp.status().as_u16())
+        .or_insert(0) += 1;
     Ok(resp)
+}
+
+/// Prometheus text exposition: real request counts by status, and a database pool
+/// of 20 with 4 connections in use.
+fn metrics(state: &State) -> Resp {
+    let mut out = String::from(
+        "# HELP testbed_http_requests_total Responses served, by status code.\n\
+         # TYPE testbed_http_requests_total counter\n",
+    );
+    let served = state.served.lock().unwrap_or_else(|p| p.into_inner());
+    for (code, n) in served.iter() {
+        out.push_str(&format!(
+            "testbed_http_requests_total{{code=\"{code}\"}} {n}\n"
+        ));
+    }
+    drop(served);
+    out.push_str(
+        "# HELP testbed_db_pool_connections Database pool connections, by state.\n\
+         # TYPE testbed_db_pool_connections gauge\n\
+         testbed_db_pool_connections{state=\"in_use\"} 4\n\
+         testbed_db_pool_connections{state=\"idle\"} 16\n\
+         # HELP testbed_db_pool_max Size of the database pool.\n\
+         # TYPE testbed_db_pool_max gauge\n\
+         testbed_db_pool_max 20\n",
+    );
+    let mut r = text(StatusCode::OK, out);
+    r.headers_mut().insert(
+        "content-type",
+        "text/plain; version=0.0.4; charset=utf-8"
+            .parse()
+            .expect("static header"),
+    );
+    r
 }
 
 fn redirect(to: &str) -> Resp {

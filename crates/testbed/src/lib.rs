@@ -3,7 +3,10 @@
 //! `preflight demo` and the end-to-end tests sweep it. Everything is generated at start:
 //! a CA and a leaf certificate (rcgen), an HTTPS API (hyper + rustls, HTTP/1.1 and
 //! HTTP/2), the same API on plain HTTP, a port that accepts and never answers, and a
-//! port that is closed. Nothing listens beyond loopback.
+//! port that is closed. Nothing listens beyond loopback. Webhook receivers that verify
+//! each provider's signature scheme live under `/wh/` on the API ([`webhooks`]).
+//! Authoritative DNS for `demo.test.` (hickory-server) with a stale secondary and a
+//! silent port ([`dns`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -14,6 +17,10 @@
 
 mod api;
 mod certs;
+pub mod dns;
+pub mod postgres;
+mod tls;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use certs::TestPki;
+pub use tls::TlsListeners;
 
 /// Why the testbed could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +42,9 @@ pub enum TestbedError {
     /// Generating certificates failed.
     #[error("failed to generate testbed certificates: {0}")]
     Certificate(String),
+    /// A throwaway PostgreSQL cluster could not be created or started.
+    #[error("failed to start PostgreSQL: {0}")]
+    Postgres(String),
 }
 
 /// A running testbed. Dropping it stops every server.
@@ -45,6 +56,8 @@ pub struct Testbed {
     pki: TestPki,
     dir: tempfile::TempDir,
     tasks: Vec<JoinHandle<()>>,
+    tls: TlsListeners,
+    dns: dns::DnsServers,
 }
 
 impl Testbed {
@@ -75,6 +88,8 @@ impl Testbed {
             tokio::spawn(api::serve_plain(http_l, state)),
             tokio::spawn(api::serve_silence(hang_l)),
         ];
+        let tls = TlsListeners::start(&pki).await?;
+        let dns = dns::DnsServers::start().await?;
         Ok(Testbed {
             https,
             http,
@@ -83,6 +98,8 @@ impl Testbed {
             pki,
             dir,
             tasks,
+            tls,
+            dns,
         })
     }
 
@@ -128,14 +145,35 @@ impl Testbed {
 
     /// Variables a checklist needs to target this testbed (`--var k=v` pairs).
     pub fn vars(&self) -> Vec<(String, String)> {
-        vec![
+        let mut vars = self.tls.vars();
+        vars.extend(self.dns.vars());
+        vars.extend([
             ("api".into(), self.https_url()),
             ("api_plain".into(), self.http_url()),
             ("api_port".into(), self.https.port().to_string()),
             ("ca".into(), self.ca_path().display().to_string()),
             ("hang".into(), format!("http://{}", self.hang)),
             ("closed".into(), format!("http://{}", self.closed)),
-        ]
+            ("wh_stripe_secret".into(), webhooks::STRIPE_SECRET.into()),
+            ("wh_github_secret".into(), webhooks::GITHUB_SECRET.into()),
+            (
+                "wh_standard_secret".into(),
+                webhooks::STANDARD_SECRET.into(),
+            ),
+            ("wh_sumsub_secret".into(), webhooks::SUMSUB_SECRET.into()),
+            ("wh_hmac_secret".into(), webhooks::HMAC_SECRET.into()),
+        ]);
+        vars
+    }
+
+    /// The TLS listeners (valid, expiring, expired, wrong-host, self-signed, legacy, garbage).
+    pub fn tls(&self) -> &TlsListeners {
+        &self.tls
+    }
+
+    /// The DNS servers for `demo.test.` (primary, stale secondary, silent port).
+    pub fn dns(&self) -> &dns::DnsServers {
+        &self.dns
     }
 }
 

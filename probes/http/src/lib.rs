@@ -1,7 +1,7 @@
 //! The `http` probe: one request (or `samples` requests) and what came back.
 //!
 //! It observes status, headers, body (capped at 1 MiB), JSON, latency, the redirect
-//! chain, the HTTP and TLS versions; it never judges them. One client per TLS/resolve
+//! chain, the HTTP and TLS versions and the days left on the TLS certificate; it never judges them. One client per TLS/resolve
 //! setting is shared by every item of a sweep, so connections to a host are reused.
 //!
 //! ```toml
@@ -55,6 +55,7 @@ static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
         "redirects",
         "http_version",
         "tls_version",
+        "days_left",
         "latency",
         "error_rate",
         "count",
@@ -370,6 +371,7 @@ struct Exchange {
     redirects: Vec<String>,
     http_version: &'static str,
     tls_version: Option<&'static str>,
+    days_left: Option<i64>,
 }
 
 impl Observer for HttpObserver {
@@ -458,16 +460,16 @@ impl HttpObserver {
                 reqwest::Version::HTTP_3 => "HTTP/3",
                 _ => "unknown",
             };
-            let tls_version = resp
-                .extensions()
-                .get::<reqwest::tls::TlsInfo>()
-                .and_then(|t| t.version())
-                .map(|v| match v {
-                    v if v == reqwest::tls::Version::TLS_1_3 => "TLSv1.3",
-                    v if v == reqwest::tls::Version::TLS_1_2 => "TLSv1.2",
-                    v if v == reqwest::tls::Version::TLS_1_1 => "TLSv1.1",
-                    _ => "TLSv1.0",
-                });
+            let tls_info = resp.extensions().get::<reqwest::tls::TlsInfo>();
+            let days_left = tls_info
+                .and_then(|t| t.peer_certificate())
+                .and_then(leaf_days_left);
+            let tls_version = tls_info.and_then(|t| t.version()).map(|v| match v {
+                v if v == reqwest::tls::Version::TLS_1_3 => "TLSv1.3",
+                v if v == reqwest::tls::Version::TLS_1_2 => "TLSv1.2",
+                v if v == reqwest::tls::Version::TLS_1_1 => "TLSv1.1",
+                _ => "TLSv1.0",
+            });
             let mut buf = Vec::new();
             let mut truncated = false;
             loop {
@@ -501,6 +503,7 @@ impl HttpObserver {
                 redirects,
                 http_version,
                 tls_version,
+                days_left,
             });
         }
     }
@@ -603,7 +606,20 @@ fn facts_of(x: &Exchange) -> Facts {
     f.insert("redirects".into(), json!(x.redirects));
     f.insert("http_version".into(), json!(x.http_version));
     f.insert("tls_version".into(), json!(x.tls_version));
+    f.insert("days_left".into(), json!(x.days_left));
     f
+}
+
+/// Whole days from now to the leaf certificate's not_after, rounded down (negative
+/// once expired), as the `tls` probe reports it; `None` if the certificate does not parse.
+fn leaf_days_left(der: &[u8]) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    let left = cert.validity().not_after.timestamp() - i64::try_from(now).ok()?;
+    Some(left.div_euclid(86_400))
 }
 
 /// A short, URL-free description of a transport error: "connection refused",
@@ -638,6 +654,13 @@ fn describe_error(e: &reqwest::Error, url: &Url) -> String {
         .last()
         .cloned()
         .unwrap_or_else(|| e.without_url_string());
+    let lower = detail.to_ascii_lowercase();
+    if ["certificate", "handshake", "tls", "alert"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return format!("TLS handshake with {target} failed: {detail}");
+    }
     if e.is_timeout() {
         format!("request to {target} timed out")
     } else if e.is_connect() {

@@ -1,0 +1,123 @@
+//! `preflight attest FILE ID --by NAME [--note TEXT] [--expires DURATION]`: records that
+//! a person checked a manual item, in `<checklist>.attest.toml` (append-only).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use clap::Args;
+use preflight_core::attest::{self, Attestation};
+use preflight_core::probe::parse_duration;
+
+use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_USAGE, registry, report_error};
+
+#[derive(Args)]
+pub struct AttestArgs {
+    /// The checklist file.
+    file: PathBuf,
+    /// The manual item's id.
+    id: String,
+    /// Who attests (a name or handle).
+    #[arg(long, value_name = "NAME")]
+    by: String,
+    /// What was checked, links, ticket numbers.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// The attestation stops counting after this long, e.g. 7d or 24h.
+    #[arg(long, value_name = "DURATION")]
+    expires: Option<String>,
+    /// A variable the checklist expects from `--var` (only the name matters here).
+    #[arg(long = "var", value_name = "K=V")]
+    vars: Vec<String>,
+}
+
+pub fn attest_command(args: AttestArgs) -> u8 {
+    if args.by.trim().is_empty() {
+        eprintln!("error: --by must name who attests");
+        return EXIT_USAGE;
+    }
+    let valid_for = match args.expires.as_deref().map(parse_duration) {
+        Some(Err(e)) => {
+            eprintln!("error: invalid --expires: {e}");
+            return EXIT_USAGE;
+        }
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
+    let mut names = Vec::new();
+    for v in &args.vars {
+        match preflight_core::plan::parse_var(v) {
+            Ok((k, _)) => names.push(k),
+            Err(e) => {
+                report_error(e);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let catalog = registry::catalog();
+    let checklist = match preflight_core::load(&args.file, &names, &catalog) {
+        Ok(c) => c,
+        Err(e) => {
+            report_error(e);
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(why) = attest::refuse(&checklist, &args.id) {
+        eprintln!("error: {why}");
+        return EXIT_USAGE;
+    }
+    let path = attest::path_for(&args.file);
+    // Refuse to append to a file we cannot read back: history must stay parseable.
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            eprintln!("error: failed to read {}: {e}", path.display());
+            return EXIT_INTERNAL;
+        }
+    };
+    if let Some(text) = &existing
+        && let Err(e) = attest::parse(&path.display().to_string(), text)
+    {
+        report_error(e);
+        return EXIT_USAGE;
+    }
+    let a = Attestation::new(
+        &args.id,
+        args.by.trim(),
+        SystemTime::now(),
+        args.note.clone(),
+        valid_for,
+    );
+    let mut text = String::new();
+    if existing.is_none() {
+        text.push_str(&attest::file_header(&checklist.name));
+    } else if existing
+        .as_deref()
+        .is_some_and(|t| !t.ends_with('\n') && !t.is_empty())
+    {
+        text.push('\n');
+    }
+    text.push_str(&attest::entry_text(&a));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("error: failed to write {}: {e}", path.display());
+        return EXIT_INTERNAL;
+    }
+    println!(
+        "attested {} by {} at {}{} → {}",
+        a.id,
+        a.by,
+        a.at,
+        a.expires
+            .as_deref()
+            .map(|e| format!(", expires {e}"))
+            .unwrap_or_default(),
+        path.display()
+    );
+    EXIT_GO
+}

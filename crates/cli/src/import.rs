@@ -1,0 +1,100 @@
+//! `preflight import FILE.md [-o FILE.toml]`: a Markdown checklist → checklist TOML.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use preflight_import::{ImportOptions, import};
+
+use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_USAGE, registry};
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The Markdown checklist to import.
+    file: PathBuf,
+    /// Write the checklist here instead of stdout (refuses to overwrite).
+    #[arg(short = 'o', long = "output", value_name = "FILE.toml")]
+    output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn import_command(args: ImportArgs) -> u8 {
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: failed to read {}: {e}", args.file.display());
+            return EXIT_USAGE;
+        }
+    };
+    let catalog = registry::catalog();
+    let available = |name: &str| catalog.get(name).is_some();
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "imported".into());
+    let out = match import(
+        &bytes,
+        &ImportOptions {
+            name: &stem,
+            available: &available,
+        },
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: failed to import {}: {e}", args.file.display());
+            return EXIT_USAGE;
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            if path.exists() && !args.force {
+                eprintln!(
+                    "error: {} exists; pass --force to overwrite it",
+                    path.display()
+                );
+                return EXIT_USAGE;
+            }
+            if let Err(e) = std::fs::write(path, &out.toml) {
+                eprintln!("error: failed to write {}: {e}", path.display());
+                return EXIT_INTERNAL;
+            }
+        }
+        None => print!("{}", out.toml),
+    }
+    eprintln!(
+        "imported {} items: {} automated, {} manual",
+        out.items, out.automated, out.manual
+    );
+    if out.unavailable > 0 {
+        eprintln!(
+            "  {} more could be automated by probes this build does not have (see \"# detected:\" comments)",
+            out.unavailable
+        );
+    }
+    if out.ticked > 0 {
+        eprintln!(
+            "  {} were ticked in the source; attest them with `preflight attest`",
+            out.ticked
+        );
+    }
+    let to_set: Vec<_> = out.vars.iter().filter(|v| v.default.is_empty()).collect();
+    if !to_set.is_empty() {
+        eprintln!("vars you must set ([vars] or --var NAME=VALUE):");
+        for v in to_set {
+            eprintln!("  {:<16} {}", v.name, v.hint);
+        }
+    }
+    let defaulted: Vec<_> = out.vars.iter().filter(|v| !v.default.is_empty()).collect();
+    if !defaulted.is_empty() {
+        eprintln!("vars defaulted from the source (check them):");
+        for v in defaulted {
+            eprintln!("  {:<16} {}", v.name, v.default);
+        }
+    }
+    if !out.env.is_empty() {
+        eprintln!("secrets read from the environment: {}", out.env.join(", "));
+    }
+    EXIT_GO
+}

@@ -1,0 +1,253 @@
+//! `[notify]`: post a run's outcome to a Slack-compatible webhook and/or a generic
+//! JSON webhook. Delivery is retried; a failure is reported on stderr with the URL's
+//! host only, and never changes the verdict's exit code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use preflight_core::notify::{NotifyOn, ResolvedNotify, shown_url};
+use preflight_core::{Redactor, Status, Verdict};
+use preflight_report::Report;
+use serde_json::{Value, json};
+
+/// Attempts per webhook.
+const ATTEMPTS: u32 = 3;
+
+/// What the previous run of the same checklist and environment looked like.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Ids of its items that did not pass.
+    pub failing: Vec<String>,
+}
+
+impl Previous {
+    /// From a stored report.
+    pub fn of(r: &Report) -> Previous {
+        Previous {
+            verdict: r.verdict,
+            failing: failing_ids(r),
+        }
+    }
+}
+
+fn failing_ids(r: &Report) -> Vec<String> {
+    r.items
+        .iter()
+        .filter(|i| i.status != Status::Pass)
+        .map(|i| i.id.clone())
+        .collect()
+}
+
+/// Whether `on` asks for a message about `report` given the previous run.
+pub fn should_notify(on: NotifyOn, report: &Report, previous: Option<&Previous>) -> bool {
+    match on {
+        NotifyOn::Always => true,
+        NotifyOn::Failure => report.verdict == Verdict::NoGo,
+        NotifyOn::Change => match previous {
+            // SPEC §8: the first run notifies only when it is NO-GO.
+            None => report.verdict == Verdict::NoGo,
+            Some(p) => p.verdict != report.verdict || p.failing != failing_ids(report),
+        },
+    }
+}
+
+fn headline(r: &Report) -> String {
+    let phase = r
+        .phase
+        .as_deref()
+        .map(|p| format!(", {p}"))
+        .unwrap_or_default();
+    format!(
+        "preflight: {} — {} ({}{phase}), score {}% (needs {}%)",
+        r.verdict.label(),
+        r.checklist,
+        r.environment,
+        r.score,
+        r.pass_score
+    )
+}
+
+/// Slack incoming-webhook JSON: `text` plus one mrkdwn section.
+pub fn slack_payload(r: &Report, link: Option<&str>, run_id: Option<i64>) -> Value {
+    let mut text = format!("*{}*", headline(r));
+    if let Some(id) = run_id {
+        text.push_str(&format!(" — run {id}"));
+    }
+    if !r.failing_critical.is_empty() {
+        text.push_str(&format!(
+            "\nFailing critical: {}",
+            r.failing_critical
+                .iter()
+                .map(|i| format!("`{i}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let c = &r.counts;
+    text.push_str(&format!(
+        "\n{} pass · {} fail · {} error · {} skip · {} manual",
+        c.pass, c.fail, c.error, c.skip, c.manual
+    ));
+    if let Some(l) = link {
+        text.push_str(&format!("\n<{l}|View the report>"));
+    }
+    json!({
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    })
+}
+
+/// The generic JSON payload.
+pub fn json_payload(
+    r: &Report,
+    link: Option<&str>,
+    run_id: Option<i64>,
+    previous: Option<&Previous>,
+) -> Value {
+    let failing: Vec<Value> = r
+        .items
+        .iter()
+        .filter(|i| r.failing_critical.contains(&i.id))
+        .map(|i| json!({"id": i.id, "status": i.status, "reason": i.reason}))
+        .collect();
+    json!({
+        "source": "preflight",
+        "checklist": r.checklist,
+        "environment": r.environment,
+        "phase": r.phase,
+        "run_id": run_id,
+        "started_at": r.started_at,
+        "verdict": r.verdict,
+        "score": r.score,
+        "pass_score": r.pass_score,
+        "counts": r.counts,
+        "failing_critical": failing,
+        "previous_verdict": previous.map(|p| p.verdict),
+        "summary": headline(r),
+        "link": link,
+    })
+}
+
+fn client() -> Result<reqwest::Client, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("failed to build the HTTP client: {}", e.without_url()))
+}
+
+/// Posts `body` with retries; the error never contains the URL.
+async fn deliver(client: &reqwest::Client, url: &str, body: &Value, redactor: &Redactor) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let request = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        match request.send().await {
+            Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) => last = format!("HTTP {}", resp.status().as_u16()),
+            Err(e) => last = redactor.text(&e.without_url().to_string()),
+        }
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+        }
+    }
+    Err(format!("{last} (after {ATTEMPTS} attempts)"))
+}
+
+/// Sends the notifications `n` asks for. Returns one line per delivery problem
+/// (already redacted, URL shown as host only); the caller prints them.
+pub async fn send(
+    n: &ResolvedNotify,
+    report: &Report,
+    run_id: Option<i64>,
+    previous: Option<&Previous>,
+    redactor: &Redactor,
+) -> Vec<String> {
+    if !should_notify(n.on, report, previous) {
+        return vec![];
+    }
+    let client = match client() {
+        Ok(c) => c,
+        Err(e) => return vec![format!("notification not sent: {e}")],
+    };
+    let link = n.link.as_deref();
+    let mut problems = Vec::new();
+    let targets = [
+        (n.webhook.as_deref(), slack_payload(report, link, run_id)),
+        (n.json_webhook.as_deref(), json_payload(report, link, run_id, previous)),
+    ];
+    for (url, body) in targets {
+        let Some(url) = url else { continue };
+        let body = redactor.json(&body);
+        if let Err(e) = deliver(&client, url, &body, redactor).await {
+            problems.push(format!("notification to {} failed: {e}", shown_url(url)));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(verdict: &str, failing: &[&str]) -> Report {
+        let items: Vec<Value> = ["a", "b"]
+            .iter()
+            .map(|id| {
+                let fail = failing.contains(id);
+                json!({"id": id, "title": id, "section": "", "severity": "critical",
+                       "status": if fail { "fail" } else { "pass" }, "duration_ms": 1, "attempts": 1})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "schema": 1, "checklist": "c", "environment": "prod", "phase": null,
+            "started_at": "2026-05-15T09:00:00Z", "duration_ms": 1, "verdict": verdict,
+            "score": 50, "pass_score": 100,
+            "counts": {"pass": 1, "fail": 1, "error": 0, "skip": 0, "manual": 0},
+            "failing_critical": failing, "items": items
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn change_rules() {
+        let go = report("go", &[]);
+        let nogo = report("no-go", &["a"]);
+        let nogo_b = report("no-go", &["b"]);
+        // First run: only when NO-GO.
+        assert!(!should_notify(NotifyOn::Change, &go, None));
+        assert!(should_notify(NotifyOn::Change, &nogo, None));
+        let prev = Previous::of(&nogo);
+        assert!(!should_notify(NotifyOn::Change, &nogo, Some(&prev)));
+        assert!(should_notify(NotifyOn::Change, &nogo_b, Some(&prev)));
+        assert!(should_notify(NotifyOn::Change, &go, Some(&prev)));
+        assert!(should_notify(NotifyOn::Failure, &nogo, Some(&prev)));
+        assert!(!should_notify(NotifyOn::Failure, &go, None));
+        assert!(should_notify(NotifyOn::Always, &go, Some(&Previous::of(&go))));
+    }
+
+    #[test]
+    fn slack_payload_names_verdict_score_and_failing_critical() {
+        let p = slack_payload(&report("no-go", &["a"]), Some("https://ci/run/1"), Some(7));
+        let text = p["text"].as_str().unwrap();
+        assert!(text.contains("NO-GO"), "{text}");
+        assert!(text.contains("score 50%"), "{text}");
+        assert!(text.contains("`a`"), "{text}");
+        assert!(text.contains("<https://ci/run/1|View the report>"), "{text}");
+        assert_eq!(p["blocks"][0]["text"]["text"], p["text"]);
+    }
+}

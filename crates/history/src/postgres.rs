@@ -1,0 +1,279 @@
+//! The PostgreSQL store, for scheduled runs in ephemeral pods.
+//!
+//! Same tables as SQLite (prefixed `preflight_`), JSON in `jsonb`, one transaction per
+//! run; a run's items go in with one `INSERT … SELECT FROM unnest(…)`. The schema is
+//! created under an advisory lock so concurrent first runs do not race.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_postgres::{Client, NoTls};
+
+use crate::error::HistoryError;
+use crate::record::{ItemRow, RunRow, RunSummary};
+use crate::{Filter, Mode, SCHEMA_VERSION};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS preflight_meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS preflight_runs (
+    id             bigserial PRIMARY KEY,
+    started_at     text NOT NULL,
+    checklist      text NOT NULL,
+    checklist_hash text NOT NULL,
+    environment    text NOT NULL,
+    phase          text,
+    verdict        text NOT NULL,
+    score          integer NOT NULL,
+    duration_ms    bigint NOT NULL,
+    header         jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS preflight_runs_by_checklist
+    ON preflight_runs (checklist, environment, id);
+CREATE TABLE IF NOT EXISTS preflight_items (
+    run_id      bigint NOT NULL REFERENCES preflight_runs (id) ON DELETE CASCADE,
+    position    integer NOT NULL,
+    item_id     text NOT NULL,
+    status      text NOT NULL,
+    reason      text,
+    duration_ms bigint NOT NULL,
+    attempts    bigint NOT NULL,
+    facts       jsonb,
+    detail      jsonb NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+";
+
+/// Advisory lock key for schema creation ("preflight" in ASCII, truncated).
+const SCHEMA_LOCK: i64 = 0x7072_6566_6c69_6768;
+
+/// An open PostgreSQL history.
+pub(crate) struct PgStore {
+    client: Client,
+    shown: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn backend<'a>(
+    action: &'static str,
+    shown: &'a str,
+) -> impl Fn(tokio_postgres::Error) -> HistoryError + 'a {
+    move |e| HistoryError::Backend {
+        action,
+        store: shown.to_string(),
+        detail: pg_message(&e),
+    }
+}
+
+/// The server's message when there is one (tokio-postgres' Display says only "db error").
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
+
+impl PgStore {
+    pub(crate) async fn open(
+        dsn: &str,
+        mode: Mode,
+        shown: String,
+    ) -> Result<PgStore, HistoryError> {
+        let connect = tokio_postgres::connect(dsn, NoTls);
+        let (client, connection) =
+            match tokio::time::timeout(Duration::from_secs(15), connect).await {
+                Err(_) => {
+                    return Err(HistoryError::Backend {
+                        action: "connect to",
+                        store: shown,
+                        detail: "timed out after 15s".into(),
+                    });
+                }
+                Ok(r) => r.map_err(backend("connect to", &shown))?,
+            };
+        let task = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut store = PgStore {
+            client,
+            shown,
+            task,
+        };
+        store.prepare(mode).await?;
+        Ok(store)
+    }
+
+    async fn version(&self) -> Result<Option<i64>, HistoryError> {
+        let exists = self
+            .client
+            .query_one("SELECT to_regclass('preflight_meta') IS NOT NULL", &[])
+            .await
+            .map_err(backend("read", &self.shown))?;
+        if !exists.get::<_, bool>(0) {
+            return Ok(None);
+        }
+        let row = self
+            .client
+            .query_opt(
+                "SELECT value FROM preflight_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .await
+            .map_err(backend("read", &self.shown))?;
+        let Some(row) = row else {
+            return Err(HistoryError::Corrupt {
+                store: self.shown.clone(),
+                detail: "preflight_meta has no schema_version".into(),
+            });
+        };
+        let text: String = row.get(0);
+        let v = text.trim().parse().map_err(|_| HistoryError::Corrupt {
+            store: self.shown.clone(),
+            detail: format!("schema_version \"{text}\" is not a number"),
+        })?;
+        if v > SCHEMA_VERSION {
+            return Err(HistoryError::NewerSchema {
+                store: self.shown.clone(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Some(v))
+    }
+
+    async fn prepare(&mut self, mode: Mode) -> Result<(), HistoryError> {
+        if self.version().await?.is_some() {
+            return Ok(());
+        }
+        if mode == Mode::ReadOnly {
+            return Err(HistoryError::Missing {
+                store: self.shown.clone(),
+            });
+        }
+        let shown = self.shown.clone();
+        let err = backend("create the schema of", &shown);
+        let tx = self.client.transaction().await.map_err(&err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .await
+            .map_err(&err)?;
+        tx.batch_execute(SCHEMA).await.map_err(&err)?;
+        tx.execute(
+            "INSERT INTO preflight_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING",
+            &[&SCHEMA_VERSION.to_string()],
+        )
+        .await
+        .map_err(&err)?;
+        tx.commit().await.map_err(&err)?;
+        self.version().await.map(|_| ())
+    }
+
+    pub(crate) async fn record(&mut self, run: &RunRow) -> Result<i64, HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self.client.transaction().await.map_err(&err)?;
+        let row = tx
+            .query_one(
+                "INSERT INTO preflight_runs (started_at, checklist, checklist_hash, environment, phase, verdict, score, duration_ms, header)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                &[
+                    &run.started_at,
+                    &run.checklist,
+                    &run.checklist_hash,
+                    &run.environment,
+                    &run.phase,
+                    &run.verdict,
+                    &(run.score as i32),
+                    &run.duration_ms,
+                    &run.header,
+                ],
+            )
+            .await
+            .map_err(&err)?;
+        let id: i64 = row.get(0);
+        let positions: Vec<i32> = run.items.iter().map(|i| i.position as i32).collect();
+        let ids: Vec<&str> = run.items.iter().map(|i| i.item_id.as_str()).collect();
+        let statuses: Vec<&str> = run.items.iter().map(|i| i.status.as_str()).collect();
+        let reasons: Vec<Option<&str>> = run.items.iter().map(|i| i.reason.as_deref()).collect();
+        let durations: Vec<i64> = run.items.iter().map(|i| i.duration_ms).collect();
+        let attempts: Vec<i64> = run.items.iter().map(|i| i.attempts).collect();
+        let facts: Vec<Option<&Value>> = run.items.iter().map(|i| i.facts.as_ref()).collect();
+        let details: Vec<&Value> = run.items.iter().map(|i| &i.detail).collect();
+        tx.execute(
+            "INSERT INTO preflight_items (run_id, position, item_id, status, reason, duration_ms, attempts, facts, detail)
+             SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::jsonb[], $9::jsonb[])",
+            &[&id, &positions, &ids, &statuses, &reasons, &durations, &attempts, &facts, &details],
+        )
+        .await
+        .map_err(&err)?;
+        tx.commit().await.map_err(&err)?;
+        Ok(id)
+    }
+
+    pub(crate) async fn runs(&self, f: &Filter) -> Result<Vec<RunSummary>, HistoryError> {
+        let limit = f.limit.map(|l| l as i64);
+        let rows = self
+            .client
+            .query(
+                "SELECT id, checklist_hash, header FROM preflight_runs
+                 WHERE ($1::text IS NULL OR checklist = $1)
+                   AND ($2::text IS NULL OR environment = $2)
+                   AND ($3::text IS NULL OR phase = $3)
+                   AND ($4::int8 IS NULL OR id < $4)
+                 ORDER BY id DESC LIMIT $5",
+                &[&f.checklist, &f.environment, &f.phase, &f.before, &limit],
+            )
+            .await
+            .map_err(backend("read", &self.shown))?;
+        Ok(rows
+            .iter()
+            .map(|r| RunSummary::from_header(r.get(0), r.get(1), &r.get::<_, Value>(2)))
+            .collect())
+    }
+
+    pub(crate) async fn load(
+        &self,
+        id: i64,
+    ) -> Result<Option<(Value, Vec<ItemRow>)>, HistoryError> {
+        let err = backend("read", &self.shown);
+        let Some(row) = self
+            .client
+            .query_opt("SELECT header FROM preflight_runs WHERE id = $1", &[&id])
+            .await
+            .map_err(&err)?
+        else {
+            return Ok(None);
+        };
+        let header: Value = row.get(0);
+        let rows = self
+            .client
+            .query(
+                "SELECT position, item_id, status, reason, duration_ms, attempts, facts, detail
+                 FROM preflight_items WHERE run_id = $1 ORDER BY position",
+                &[&id],
+            )
+            .await
+            .map_err(&err)?;
+        let items = rows
+            .iter()
+            .map(|r| ItemRow {
+                position: i64::from(r.get::<_, i32>(0)),
+                item_id: r.get(1),
+                status: r.get(2),
+                reason: r.get(3),
+                duration_ms: r.get(4),
+                attempts: r.get(5),
+                facts: r.get(6),
+                detail: r.get(7),
+            })
+            .collect();
+        Ok(Some((header, items)))
+    }
+}

@@ -1,0 +1,271 @@
+//! A report split into what the stores keep: a header, and one row per item with its
+//! status, reason, duration, attempts and facts in columns — redacted and capped.
+
+use preflight_core::verdict::Counts;
+use preflight_core::{Redactor, Verdict};
+use preflight_report::{ItemReport, Report};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Longest reason kept, in bytes.
+pub const REASON_CAP: usize = 4 * 1024;
+/// Largest facts object kept per item, in bytes of JSON.
+pub const FACTS_CAP: usize = 64 * 1024;
+/// Strings inside over-large facts are cut to this many bytes.
+const FACT_STRING_CAP: usize = 1024;
+
+/// One stored item, as rows of the items table.
+#[derive(Debug, Clone)]
+pub(crate) struct ItemRow {
+    pub position: i64,
+    pub item_id: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub duration_ms: i64,
+    pub attempts: i64,
+    pub facts: Option<Value>,
+    /// Every other field of the item report (title, section, expectations, …).
+    pub detail: Value,
+}
+
+/// A run ready to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct RunRow {
+    pub started_at: String,
+    pub checklist: String,
+    pub checklist_hash: String,
+    pub environment: String,
+    pub phase: Option<String>,
+    pub verdict: String,
+    pub score: i64,
+    pub duration_ms: i64,
+    /// The report without its items.
+    pub header: Value,
+    pub items: Vec<ItemRow>,
+}
+
+/// Kept in columns only; the rest of an item report is stored whole in `detail`
+/// (which also repeats the small indexed fields, so it deserializes directly).
+const ITEM_COLUMNS: &[&str] = &["reason", "facts"];
+
+/// Splits, redacts and caps a report (one serialization pass, one redaction pass).
+pub(crate) fn split(report: &Report, checklist_hash: &str, redactor: &Redactor) -> RunRow {
+    let mut header = match serde_json::to_value(report) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let items_json = match header.remove("items") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    let header = redactor.json(&Value::Object(header));
+    let items = items_json
+        .into_iter()
+        .zip(&report.items)
+        .enumerate()
+        .map(|(i, (json, it))| {
+            let mut detail = match json {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            };
+            for k in ITEM_COLUMNS {
+                detail.remove(*k);
+            }
+            ItemRow {
+                position: i as i64,
+                item_id: it.id.clone(),
+                status: it.status.as_str().to_string(),
+                reason: it.reason.as_ref().map(|r| cap_text(&redactor.text(r))),
+                duration_ms: it.duration_ms as i64,
+                attempts: i64::from(it.attempts),
+                facts: it.facts.as_ref().map(|f| cap_facts(redactor.json(f))),
+                detail: redactor.json(&Value::Object(detail)),
+            }
+        })
+        .collect();
+    RunRow {
+        started_at: report.started_at.clone(),
+        checklist: report.checklist.clone(),
+        checklist_hash: checklist_hash.to_string(),
+        environment: report.environment.clone(),
+        phase: report.phase.clone(),
+        verdict: verdict_str(report.verdict).to_string(),
+        score: i64::from(report.score),
+        duration_ms: report.duration_ms as i64,
+        header,
+        items,
+    }
+}
+
+/// Rebuilds a report from its header and item rows.
+pub(crate) fn join(header: Value, items: Vec<ItemRow>) -> Result<Report, String> {
+    let mut header = match header {
+        Value::Object(m) => m,
+        _ => return Err("stored run header is not an object".into()),
+    };
+    header.insert("items".into(), Value::Array(vec![]));
+    let mut report: Report = serde_json::from_value(Value::Object(header))
+        .map_err(|e| format!("stored run is unreadable: {e}"))?;
+    report.items.reserve(items.len());
+    for row in items {
+        let mut item: ItemReport = serde_json::from_value(row.detail)
+            .map_err(|e| format!("stored item {} is unreadable: {e}", row.item_id))?;
+        item.id = row.item_id;
+        item.status = serde_json::from_value(Value::String(row.status))
+            .map_err(|e| format!("stored item {} has a bad status: {e}", item.id))?;
+        item.reason = row.reason;
+        item.duration_ms = row.duration_ms.max(0) as u64;
+        item.attempts = row.attempts.clamp(0, i64::from(u32::MAX)) as u32;
+        item.facts = row.facts;
+        report.items.push(item);
+    }
+    Ok(report)
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Go => "go",
+        Verdict::NoGo => "no-go",
+    }
+}
+
+fn cap_text(s: &str) -> String {
+    if s.len() <= REASON_CAP {
+        return s.to_string();
+    }
+    let mut end = REASON_CAP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (cut)", &s[..end])
+}
+
+/// Facts over [`FACTS_CAP`]: long strings are cut, and if that is not enough the
+/// facts are replaced by a marker. `_truncated = true` says it happened.
+fn cap_facts(facts: Value) -> Value {
+    if size_bound(&facts) <= FACTS_CAP {
+        return facts;
+    }
+    let size = serde_json::to_string(&facts).map_or(0, |s| s.len());
+    if size <= FACTS_CAP {
+        return facts;
+    }
+    let mut cut = cut_strings(facts);
+    if let Value::Object(m) = &mut cut {
+        m.insert("_truncated".into(), Value::Bool(true));
+    }
+    if serde_json::to_string(&cut).map_or(0, |s| s.len()) <= FACTS_CAP {
+        return cut;
+    }
+    serde_json::json!({"_truncated": true, "_bytes": size})
+}
+
+/// An upper bound of the JSON size (every byte escaped as `\u00XX`), cheap to compute.
+fn size_bound(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len() * 6 + 2,
+        Value::Array(a) => a.iter().map(|x| size_bound(x) + 1).sum::<usize>() + 2,
+        Value::Object(m) => {
+            m.iter()
+                .map(|(k, v)| k.len() * 6 + 4 + size_bound(v))
+                .sum::<usize>()
+                + 2
+        }
+        _ => 32,
+    }
+}
+
+fn cut_strings(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.len() > FACT_STRING_CAP => {
+            let mut end = FACT_STRING_CAP;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            Value::String(format!("{}…", &s[..end]))
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(cut_strings).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (k, cut_strings(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// One line of `preflight history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Run id in its store.
+    pub id: i64,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Checklist name.
+    pub checklist: String,
+    /// SHA-256 of the checklist file's content when the run was made.
+    pub checklist_hash: String,
+    /// Environment.
+    pub environment: String,
+    /// Phase, if one was selected.
+    pub phase: Option<String>,
+    /// GO / NO-GO.
+    pub verdict: Verdict,
+    /// Readiness score.
+    pub score: u8,
+    /// Per-status counts.
+    pub counts: Counts,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+}
+
+impl RunSummary {
+    pub(crate) fn from_header(id: i64, checklist_hash: String, header: &Value) -> RunSummary {
+        let s = |k: &str| header[k].as_str().unwrap_or_default().to_string();
+        RunSummary {
+            id,
+            started_at: s("started_at"),
+            checklist: s("checklist"),
+            checklist_hash,
+            environment: s("environment"),
+            phase: header["phase"].as_str().map(str::to_string),
+            verdict: if header["verdict"] == "go" {
+                Verdict::Go
+            } else {
+                Verdict::NoGo
+            },
+            score: header["score"].as_u64().unwrap_or(0).min(100) as u8,
+            counts: serde_json::from_value(header["counts"].clone()).unwrap_or_default(),
+            duration_ms: header["duration_ms"].as_u64().unwrap_or(0),
+            interrupted: header["interrupted"].as_bool().unwrap_or(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn large_facts_are_cut_and_marked() {
+        let big = "x".repeat(FACTS_CAP * 2);
+        let v = cap_facts(json!({"status": 200, "body": big}));
+        assert_eq!(v["_truncated"], true);
+        assert_eq!(v["status"], 200);
+        assert!(v["body"].as_str().unwrap().len() < 2 * FACT_STRING_CAP);
+        let many: Vec<String> = (0..200).map(|i| format!("{i:0>1000}")).collect();
+        let v = cap_facts(json!({"answers": many}));
+        assert_eq!(v["_truncated"], true);
+        assert!(v.get("answers").is_none());
+        let small = json!({"status": 200});
+        assert_eq!(cap_facts(small.clone()), small);
+    }
+
+    #[test]
+    fn long_reasons_are_cut_on_a_char_boundary() {
+        let r = cap_text(&"é".repeat(REASON_CAP));
+        assert!(r.ends_with("… (cut)"));
+        assert!(r.len() < REASON_CAP + 20);
+    }
+}

@@ -1,0 +1,299 @@
+//! Opening a read-only session: TLS per `sslmode`, `application_name = preflight`,
+//! `default_transaction_read_only`, and a server-side `statement_timeout`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, SignatureScheme};
+use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::dsn::{Dsn, SslMode};
+
+/// The server's message for a database error (`message (SQLSTATE code)`), or the
+/// error and its causes for anything else.
+pub fn server_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        if let Some(d) = db.detail() {
+            m.push_str(&format!(": {d}"));
+        }
+        return m;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn root_store(sslrootcert: Option<&str>) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match sslrootcert {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("failed to read sslrootcert {path}: {e}"))?;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.map_err(|e| format!("failed to parse sslrootcert {path}: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("failed to use a certificate of {path}: {e}"))?;
+            }
+            if roots.is_empty() {
+                return Err(format!("sslrootcert {path} holds no PEM certificate"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(roots)
+}
+
+/// The rustls config for a mode: `prefer`/`require` encrypt without checking the
+/// certificate (as libpq does), unless `require` has an `sslrootcert`; `verify-ca`
+/// checks the chain; `verify-full` the chain and the host name.
+fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let verify = match mode {
+        SslMode::Disable | SslMode::Prefer => None,
+        SslMode::Require => sslrootcert.map(|_| false),
+        SslMode::VerifyCa => Some(false),
+        SslMode::VerifyFull => Some(true),
+    };
+    let cfg = match verify {
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoCertCheck(provider)))
+            .with_no_client_auth(),
+        Some(check_name) => {
+            let roots = Arc::new(root_store(sslrootcert)?);
+            let webpki =
+                rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| format!("failed to build the certificate verifier: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainCheck { webpki, check_name }))
+                .with_no_client_auth()
+        }
+    };
+    Ok(cfg)
+}
+
+/// `sslmode = prefer | require`: encrypted, certificate not checked (signatures are).
+#[derive(Debug)]
+struct NoCertCheck(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoCertCheck {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify-ca` (chain only) and `verify-full` (chain and name) over webpki.
+#[derive(Debug)]
+struct ChainCheck {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    check_name: bool,
+}
+
+impl ServerCertVerifier for ChainCheck {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(TlsError::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// Builds the tokio-postgres config; errors are item errors (bad DSN).
+pub fn pg_config(dsn: &Dsn, mode: SslMode, connect_timeout: Duration) -> Result<Config, String> {
+    let mut cfg = Config::new();
+    let Some(user) = &dsn.user else {
+        return Err("the DSN names no user (write postgres://USER:PASSWORD@HOST/DB)".into());
+    };
+    cfg.user(user);
+    if let Some(p) = &dsn.password {
+        cfg.password(p);
+    }
+    if let Some(d) = &dsn.dbname {
+        cfg.dbname(d);
+    }
+    if let Some(o) = &dsn.options {
+        cfg.options(o);
+    }
+    if dsn.hosts.is_empty() {
+        cfg.host("localhost");
+    }
+    for h in &dsn.hosts {
+        cfg.host(if h.is_empty() { "localhost" } else { h });
+    }
+    for p in &dsn.ports {
+        cfg.port(*p);
+    }
+    cfg.application_name("preflight");
+    cfg.connect_timeout(
+        dsn.connect_timeout
+            .map_or(connect_timeout, |t| t.min(connect_timeout)),
+    );
+    cfg.ssl_mode(match mode {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Prefer => PgSslMode::Prefer,
+        _ => PgSslMode::Require,
+    });
+    Ok(cfg)
+}
+
+/// An open session and the task driving its connection (aborted on drop).
+pub struct Session {
+    /// The client.
+    pub client: Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Why a connection failed: a target failure, or a TLS config problem (item error).
+pub enum ConnectError {
+    /// The server refused, timed out, failed TLS or authentication.
+    Target(String),
+    /// We could not build the TLS config (unreadable `sslrootcert`).
+    Setup(String),
+}
+
+/// Connects and sets up the read-only session with `statement_timeout`.
+pub async fn open(
+    cfg: &Config,
+    mode: SslMode,
+    sslrootcert: Option<&str>,
+    statement_timeout: Duration,
+) -> Result<Session, ConnectError> {
+    let (client, task) = if mode == SslMode::Disable {
+        let (client, conn) = cfg
+            .connect(NoTls)
+            .await
+            .map_err(|e| ConnectError::Target(server_message(&e)))?;
+        (
+            client,
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
+    } else {
+        let tls = tls_config(mode, sslrootcert).map_err(ConnectError::Setup)?;
+        let (client, conn) = cfg
+            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            .await
+            .map_err(|e| ConnectError::Target(server_message(&e)))?;
+        (
+            client,
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
+    };
+    let session = Session { client, task };
+    let ms = statement_timeout.as_millis().max(1);
+    session
+        .client
+        .batch_execute(&format!(
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; \
+             SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
+             SET idle_in_transaction_session_timeout = {}",
+            ms.saturating_mul(2)
+        ))
+        .await
+        .map_err(|e| {
+            ConnectError::Target(format!(
+                "failed to set up the session: {}",
+                server_message(&e)
+            ))
+        })?;
+    // PostgreSQL 14+: notice a vanished client during a long statement.
+    let _ = session
+        .client
+        .batch_execute("SET client_connection_check_interval = 1000")
+        .await;
+    Ok(session)
+}

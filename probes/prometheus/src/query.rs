@@ -1,0 +1,154 @@
+//! The Prometheus HTTP API's instant-query answer → facts.
+
+use serde_json::{Map, Value, json};
+
+use crate::Answer;
+
+/// Turns a `/api/v1/query` response into `value`, `series`, `count`.
+///
+/// Vector and scalar results are read as they are; for a matrix (a range selector
+/// queried at an instant) each series' value is its last sample. Sample values that
+/// are not finite (`NaN`, `+Inf`) become `null`: JSON has no spelling for them.
+pub fn facts(status: u16, body: &[u8]) -> Answer {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Answer::Garbage(format!(
+            "the answer (HTTP {status}) is not JSON: {}",
+            crate::preview(body)
+        ));
+    };
+    match v.get("status").and_then(Value::as_str) {
+        Some("success") => {}
+        Some("error") => {
+            let kind = v
+                .get("errorType")
+                .and_then(Value::as_str)
+                .unwrap_or("error");
+            let text = v.get("error").and_then(Value::as_str).unwrap_or("");
+            let message = format!("Prometheus answered HTTP {status}, {kind}: {text}");
+            return if kind == "bad_data" {
+                Answer::BadRequest(message)
+            } else {
+                Answer::ServerError(message)
+            };
+        }
+        _ => {
+            return Answer::Garbage(format!(
+                "the answer (HTTP {status}) is not a Prometheus API response: {}",
+                crate::preview(body)
+            ));
+        }
+    }
+    let data = v.get("data").cloned().unwrap_or(Value::Null);
+    let result = data.get("result").cloned().unwrap_or(Value::Null);
+    let series: Option<Vec<Value>> = match data.get("resultType").and_then(Value::as_str) {
+        Some("vector") => result.as_array().map(|a| {
+            a.iter()
+                .map(|s| series_of(s.get("metric"), s.get("value")))
+                .collect()
+        }),
+        Some("matrix") => result.as_array().map(|a| {
+            a.iter()
+                .map(|s| {
+                    let last = s
+                        .get("values")
+                        .and_then(Value::as_array)
+                        .and_then(|v| v.last());
+                    series_of(s.get("metric"), last)
+                })
+                .collect()
+        }),
+        Some("scalar") | Some("string") => Some(vec![series_of(None, Some(&result))]),
+        _ => None,
+    };
+    let Some(series) = series else {
+        return Answer::Garbage(format!(
+            "the answer (HTTP {status}) has no result this probe can read: {}",
+            crate::preview(body)
+        ));
+    };
+    let mut f = preflight_core::Facts::new();
+    f.insert(
+        "value".into(),
+        series.first().map_or(Value::Null, |s| s["value"].clone()),
+    );
+    f.insert("count".into(), json!(series.len()));
+    f.insert("series".into(), Value::Array(series));
+    Answer::Facts(f)
+}
+
+/// `{labels, value}` from a metric object and a `[timestamp, "value"]` pair.
+fn series_of(metric: Option<&Value>, sample: Option<&Value>) -> Value {
+    let labels = metric
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_else(Map::new);
+    let raw = sample.and_then(|s| s.get(1)).and_then(Value::as_str);
+    let value = match raw {
+        Some(text) => match text.parse::<f64>() {
+            Ok(n) if n.is_finite() => json!(n),
+            Ok(_) => Value::Null,
+            // A string result.
+            Err(_) => json!(text),
+        },
+        None => Value::Null,
+    };
+    json!({"labels": labels, "value": value})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> preflight_core::Facts {
+        match facts(200, body.as_bytes()) {
+            Answer::Facts(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn vector_scalar_and_matrix() {
+        let f = ok(
+            r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"job":"api"},"value":[1700000000.1,"0.2"]},
+            {"metric":{"job":"db"},"value":[1700000000.1,"NaN"]}]}}"#,
+        );
+        assert_eq!(f["value"], 0.2);
+        assert_eq!(f["count"], 2);
+        assert_eq!(f["series"][0]["labels"]["job"], "api");
+        assert_eq!(f["series"][1]["value"], Value::Null);
+        let f =
+            ok(r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"3"]}}"#);
+        assert_eq!(
+            (f["value"].as_f64(), f["count"].as_u64()),
+            (Some(3.0), Some(1))
+        );
+        let f = ok(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{},"values":[[1,"1"],[2,"5"]]}]}}"#,
+        );
+        assert_eq!(f["value"], 5.0);
+        let f = ok(r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#);
+        assert_eq!(
+            (f["value"].clone(), f["count"].as_u64()),
+            (Value::Null, Some(0))
+        );
+    }
+
+    #[test]
+    fn errors_and_garbage() {
+        let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        assert!(matches!(facts(400, bad), Answer::BadRequest(m) if m.contains("parse error")));
+        let busy = br#"{"status":"error","errorType":"timeout","error":"query timed out"}"#;
+        assert!(matches!(facts(503, busy), Answer::ServerError(_)));
+        for junk in [
+            &b"<html>oops</html>"[..],
+            b"{}",
+            b"[1,2]",
+            br#"{"status":"success","data":{}}"#,
+            b"\xff\xfe",
+        ] {
+            assert!(matches!(facts(200, junk), Answer::Garbage(_)), "{junk:?}");
+        }
+    }
+}

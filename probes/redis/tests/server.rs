@@ -1,0 +1,341 @@
+//! The redis probe against Debian's real `redis-server`, started on a free loopback port
+//! in a temp dir, plus hostile fake servers.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use preflight_core::{Facts, Failure, Observer, Options, Probe};
+use preflight_probe_redis::RedisProbe;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A `redis-server` process, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Starts redis-server; fails the test when the binary is missing.
+async fn start(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (apt-get install redis-server)");
+    let mut server = Server {
+        child,
+        port,
+        _dir: dir,
+    };
+    let t0 = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("redis-server exited at start: {status}");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
+}
+
+/// Sends raw RESP commands and waits for `n` replies' worth of bytes (test setup only).
+async fn raw(port: u16, commands: &str) {
+    let mut s = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    s.write_all(commands.as_bytes()).await.expect("write");
+    let mut buf = [0u8; 256];
+    let _ = tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await;
+}
+
+fn observer(v: Value) -> Arc<dyn Observer> {
+    let opts: Options = serde_json::from_value(v).expect("options");
+    assert!(RedisProbe::new().check(&opts).is_empty());
+    RedisProbe::new().prepare(&opts).expect("prepare")
+}
+
+async fn observe(v: Value) -> Result<Facts, Failure> {
+    observer(v).observe().await
+}
+
+#[tokio::test]
+async fn ping_role_memory_and_key() {
+    let srv = start(&[]).await;
+    raw(
+        srv.port,
+        "*3\r\n$3\r\nSET\r\n$12\r\nrelease:live\r\n$5\r\n1.4.2\r\n",
+    )
+    .await;
+    let f =
+        observe(json!({"url": format!("redis://127.0.0.1:{}", srv.port), "key": "release:live"}))
+            .await
+            .expect("facts");
+    assert_eq!(f["pong"], true, "{f:?}");
+    assert_eq!(f["role"], "master");
+    assert_eq!(f["connected_slaves"], 0);
+    assert!(f["used_memory"].as_u64().expect("bytes") > 100_000, "{f:?}");
+    assert!(f["latency_ms"].as_f64().expect("ms") < 1000.0);
+    assert_eq!(f["value"], "1.4.2");
+    assert_eq!(f["value_truncated"], false);
+    assert_eq!(f["error"], Value::Null);
+
+    // A missing key is null, not an error.
+    let f = observe(json!({"url": format!("redis://127.0.0.1:{}/0", srv.port), "key": "nope"}))
+        .await
+        .expect("facts");
+    assert_eq!(f["value"], Value::Null);
+    assert_eq!(f["pong"], true);
+}
+
+#[tokio::test]
+async fn selects_the_database_of_the_url() {
+    let srv = start(&[]).await;
+    raw(
+        srv.port,
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\nin-3\r\n",
+    )
+    .await;
+    let url = |db: u32| format!("redis://127.0.0.1:{}/{db}", srv.port);
+    let f = observe(json!({"url": url(3), "key": "k"}))
+        .await
+        .expect("facts");
+    assert_eq!(f["value"], "in-3");
+    let f = observe(json!({"url": url(0), "key": "k"}))
+        .await
+        .expect("facts");
+    assert_eq!(f["value"], Value::Null);
+    // A database that does not exist is reported by the server, as a fact.
+    let f = observe(json!({"url": url(99), "key": "k"}))
+        .await
+        .expect("facts");
+    assert!(
+        f["error"].as_str().expect("error").contains("SELECT 99"),
+        "{f:?}"
+    );
+}
+
+#[tokio::test]
+async fn password_and_acl_user_from_the_url() {
+    let srv = start(&[
+        "--requirepass",
+        "p@ss w0rd-default",
+        "--user",
+        "app",
+        "on",
+        ">app-s3cret",
+        "~*",
+        "&*",
+        "+@all",
+    ])
+    .await;
+    let port = srv.port;
+    let ok = observe(json!({"url": format!("redis://:p%40ss%20w0rd-default@127.0.0.1:{port}")}))
+        .await
+        .expect("facts");
+    assert_eq!(ok["pong"], true, "{ok:?}");
+    let ok = observe(json!({"url": format!("redis://app:app-s3cret@127.0.0.1:{port}")}))
+        .await
+        .expect("facts");
+    assert_eq!(ok["pong"], true, "{ok:?}");
+
+    let wrong = observe(json!({"url": format!("redis://app:wrong-guess@127.0.0.1:{port}")}))
+        .await
+        .expect("facts");
+    assert_eq!(wrong["pong"], false);
+    let e = wrong["error"].as_str().expect("error");
+    assert!(e.contains("WRONGPASS"), "{e}");
+    assert!(!e.contains("wrong-guess"), "{e}");
+
+    let none = observe(json!({"url": format!("redis://127.0.0.1:{port}")}))
+        .await
+        .expect("facts");
+    assert_eq!(none["pong"], false);
+    assert!(
+        none["error"].as_str().expect("error").contains("NOAUTH"),
+        "{none:?}"
+    );
+    assert_eq!(none["role"], Value::Null);
+}
+
+#[tokio::test]
+async fn refused_garbage_and_closing_servers_fail_the_item() {
+    let closed = free_port();
+    let e = observe(json!({"url": format!("redis://127.0.0.1:{closed}")}))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&e, Failure::Target(r) if r.contains("connection refused")),
+        "{e:?}"
+    );
+
+    // An HTTP server where Redis should be.
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let http = tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let _ = s
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let e = observe(json!({"url": format!("redis://127.0.0.1:{port}")}))
+        .await
+        .expect_err("garbage");
+    assert!(
+        matches!(&e, Failure::Target(r) if r.contains("not a Redis server")),
+        "{e:?}"
+    );
+    http.abort();
+
+    // A server that accepts and closes at once.
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let closer = tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            drop(s);
+        }
+    });
+    let e = observe(json!({"url": format!("redis://127.0.0.1:{port}")}))
+        .await
+        .expect_err("closed");
+    assert!(matches!(&e, Failure::Target(_)), "{e:?}");
+    closer.abort();
+}
+
+#[tokio::test]
+async fn a_bulk_flood_is_bounded() {
+    // Claims a 1 GiB bulk reply: refused without allocating it.
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let liar = tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let _ = s.write_all(b"$1073741824\r\n").await;
+            let junk = vec![b'a'; 64 * 1024];
+            while s.write_all(&junk).await.is_ok() {}
+        }
+    });
+    let e = observe(json!({"url": format!("redis://127.0.0.1:{port}")}))
+        .await
+        .expect_err("too big");
+    assert!(
+        matches!(&e, Failure::Target(r) if r.contains("bulk string")),
+        "{e:?}"
+    );
+    liar.abort();
+}
+
+#[tokio::test]
+async fn a_silent_server_leaves_the_timeout_to_the_runner() {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    let obs = observer(json!({"url": format!("redis://127.0.0.1:{port}")}));
+    // The runner drops the attempt at the item's timeout; dropping must be clean.
+    let r = tokio::time::timeout(Duration::from_millis(300), obs.observe()).await;
+    assert!(r.is_err(), "a silent server cannot produce facts");
+    silent.abort();
+}
+
+#[tokio::test]
+async fn rediss_with_a_private_ca() {
+    let pki = preflight_testbed::TestPki::generate().expect("pki");
+    let now = time::OffsetDateTime::now_utc();
+    let (cert, key) = pki
+        .issue(
+            &["127.0.0.1", "localhost"],
+            now - time::Duration::days(1),
+            now + time::Duration::days(30),
+        )
+        .expect("leaf");
+    let files = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| files.path().join(name).display().to_string();
+    std::fs::write(
+        path("redis.crt"),
+        pem::encode(&pem::Pem::new("CERTIFICATE", cert.to_vec())),
+    )
+    .expect("write");
+    std::fs::write(
+        path("redis.key"),
+        pem::encode(&pem::Pem::new("PRIVATE KEY", key)),
+    )
+    .expect("write");
+    std::fs::write(path("ca.pem"), &pki.ca_pem).expect("write");
+    let tls_port = free_port();
+    let srv = start(&[
+        "--tls-port",
+        &tls_port.to_string(),
+        "--tls-cert-file",
+        &path("redis.crt"),
+        "--tls-key-file",
+        &path("redis.key"),
+        "--tls-ca-cert-file",
+        &path("ca.pem"),
+        "--tls-auth-clients",
+        "no",
+    ])
+    .await;
+    let t0 = Instant::now();
+    while TcpStream::connect(("127.0.0.1", tls_port)).await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no TLS port");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let f = observe(json!({"url": url, "ca": path("ca.pem")}))
+        .await
+        .expect("facts");
+    assert_eq!(f["pong"], true, "{f:?}");
+    assert_eq!(f["role"], "master");
+
+    // Without the private CA the web roots reject the certificate.
+    let e = observe(json!({"url": url})).await.expect_err("untrusted");
+    assert!(
+        matches!(&e, Failure::Target(r) if r.contains("TLS handshake")),
+        "{e:?}"
+    );
+    // Plain RESP to the TLS port is not a Redis conversation.
+    let e = observe(json!({"url": format!("redis://127.0.0.1:{tls_port}")}))
+        .await
+        .expect_err("plain to TLS");
+    assert!(matches!(&e, Failure::Target(_)), "{e:?}");
+    drop(srv);
+}

@@ -1,0 +1,215 @@
+//! One TLS handshake with rustls that records what the server presented.
+//!
+//! The certificate verifier accepts any chain (it still checks the handshake
+//! signatures, so the server must hold the leaf's key) and keeps the stapled OCSP
+//! response; the chain is judged afterwards by [`crate::trust`], so an expired or
+//! wrong-host certificate yields facts instead of a handshake error.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, ProtocolVersion, SignatureScheme, SupportedProtocolVersion};
+use tokio::net::TcpStream;
+
+/// ALPN protocols offered, so `alpn` shows what an HTTPS client would get.
+const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// The ring provider, built once.
+pub fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// Where the probe connects and what it asks for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Host name or IP address to connect to.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Name sent as SNI and checked against the certificate.
+    pub server_name: ServerName<'static>,
+}
+
+impl Target {
+    /// `host:port`, as reasons show it.
+    pub fn label(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Opens a TCP connection; the error is a reason for a failing item.
+    pub async fn connect(&self) -> Result<TcpStream, String> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        let tcp = TcpStream::connect((host, self.port))
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    format!("connection refused by {}", self.label())
+                }
+                _ => format!("failed to connect to {}: {e}", self.label()),
+            })?;
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+}
+
+/// What a completed handshake showed.
+#[derive(Debug)]
+pub struct Session {
+    /// Negotiated protocol version.
+    pub protocol: Option<ProtocolVersion>,
+    /// Negotiated cipher suite (IANA name).
+    pub cipher: Option<String>,
+    /// Negotiated ALPN protocol.
+    pub alpn: Option<String>,
+    /// Certificates the server presented, leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Whether the server stapled an OCSP response.
+    pub ocsp_stapled: bool,
+}
+
+/// Why a handshake did not complete.
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// The TCP connection could not be opened (reason text).
+    Connect(String),
+    /// The TLS handshake failed: alert, close, reset or bytes that are not TLS.
+    Tls(String),
+}
+
+/// `"TLSv1.3"`, `"TLSv1.2"`, … as reported in facts.
+pub fn protocol_name(v: ProtocolVersion) -> String {
+    match v {
+        ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
+        ProtocolVersion::TLSv1_0 => "TLSv1.0".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Connects and completes one handshake offering only `versions`.
+pub async fn handshake(
+    target: &Target,
+    versions: &[&'static SupportedProtocolVersion],
+) -> Result<Session, HandshakeError> {
+    let recorder = Arc::new(Recorder::default());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(recorder.clone())
+        .with_no_client_auth();
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    // Every handshake is a full one: a resumed session shows no certificate.
+    config.resumption = rustls::client::Resumption::disabled();
+    let tcp = target.connect().await.map_err(HandshakeError::Connect)?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tls = connector
+        .connect(target.server_name.clone(), tcp)
+        .await
+        .map_err(|e| HandshakeError::Tls(describe_io(&e, &target.label())))?;
+    let (_, conn) = tls.get_ref();
+    Ok(Session {
+        protocol: conn.protocol_version(),
+        cipher: conn.negotiated_cipher_suite().map(|s| {
+            let suite = s.suite();
+            suite
+                .as_str()
+                .map_or_else(|| format!("{suite:?}"), str::to_string)
+        }),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        chain: conn
+            .peer_certificates()
+            .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+            .unwrap_or_default(),
+        ocsp_stapled: recorder.ocsp_stapled(),
+    })
+}
+
+/// A reason for a failed handshake, naming the target.
+fn describe_io(e: &std::io::Error, target: &str) -> String {
+    use std::io::ErrorKind;
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return format!("TLS handshake with {target} failed: {tls}");
+    }
+    match e.kind() {
+        ErrorKind::UnexpectedEof => {
+            format!("TLS handshake with {target} failed: connection closed by the server")
+        }
+        ErrorKind::ConnectionReset => {
+            format!("TLS handshake with {target} failed: connection reset by the server")
+        }
+        _ => format!("TLS handshake with {target} failed: {e}"),
+    }
+}
+
+/// Accepts any certificate (judged later) and keeps the stapled OCSP response's presence.
+#[derive(Debug, Default)]
+struct Recorder {
+    ocsp: Mutex<bool>,
+}
+
+impl Recorder {
+    fn ocsp_stapled(&self) -> bool {
+        *self.ocsp.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        ocsp_response: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.ocsp.lock().unwrap_or_else(|p| p.into_inner()) = !ocsp_response.is_empty();
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
