@@ -8,5 +8,6 @@ mod engine;
 mod launch;
 mod ops_probes;
 mod postgres;
+mod postlaunch;
 mod tls;
 mod webhook;

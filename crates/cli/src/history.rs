@@ -8,14 +8,21 @@ use clap::Args;
 use preflight_history::{Filter, HistoryError, LatencyThreshold, Mode, RunSummary, Store};
 use preflight_report::Format;
 
-use crate::postlaunch::{Baseline, checklist_name, default_checklist, location, pick_baseline, print_store_error};
+use crate::postlaunch::{
+    Baseline, checklist_name, default_checklist, location, pick_baseline, print_store_error,
+};
 use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_NO_GO, EXIT_USAGE};
 
 /// Where to find the store: beside a checklist, or `--store`.
 #[derive(Args, Clone, Default)]
 pub struct StoreArgs {
     /// History store: a SQLite file or postgres://… (default: beside the checklist).
-    #[arg(long, value_name = "PATH|URL", env = "PREFLIGHT_STORE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "PREFLIGHT_STORE",
+        hide_env_values = true
+    )]
     pub store: Option<String>,
 }
 
@@ -82,7 +89,10 @@ pub struct DiffArgs {
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");
@@ -118,7 +128,11 @@ pub fn history_command(args: HistoryArgs) -> u8 {
     };
     let file = default_checklist(args.file.as_ref());
     let filter = Filter {
-        checklist: if args.all { None } else { checklist_name(&file) },
+        checklist: if args.all {
+            None
+        } else {
+            checklist_name(&file)
+        },
         environment: args.environment.clone(),
         phase: args.phase.clone(),
         before: None,
@@ -137,7 +151,10 @@ pub fn history_command(args: HistoryArgs) -> u8 {
         Err(e) => return store_failed(&e),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runs).unwrap_or_default()
+        );
     } else {
         print!("{}", history_table(&runs));
     }
@@ -201,7 +218,9 @@ pub fn show_command(args: ShowArgs) -> u8 {
         s => match s.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => {
-                eprintln!("error: invalid run \"{s}\" (write a run id from `preflight history`, or last)");
+                eprintln!(
+                    "error: invalid run \"{s}\" (write a run id from `preflight history`, or last)"
+                );
                 return EXIT_USAGE;
             }
         },
@@ -297,11 +316,20 @@ pub fn diff_command(args: DiffArgs) -> u8 {
         let Some((a_id, a)) = a else {
             let what = match &baseline {
                 Some(Baseline::Phase(p)) => format!("no {p}-phase run before run {b_id}"),
-                _ => format!("run {b_id} is the first run of \"{}\" ({})", b.checklist, b.environment),
+                _ => format!(
+                    "run {b_id} is the first run of \"{}\" ({})",
+                    b.checklist, b.environment
+                ),
             };
-            return Err(HistoryError::NothingToCompare(format!("nothing to compare: {what}")));
+            return Err(HistoryError::NothingToCompare(format!(
+                "nothing to compare: {what}"
+            )));
         };
-        Ok(preflight_history::diff((&a, Some(a_id)), (&b, Some(b_id)), threshold))
+        Ok(preflight_history::diff(
+            (&a, Some(a_id)),
+            (&b, Some(b_id)),
+            threshold,
+        ))
     });
     match result {
         Ok(d) => {
@@ -310,7 +338,11 @@ pub fn diff_command(args: DiffArgs) -> u8 {
             } else {
                 print!("{}", d.render_human());
             }
-            if d.has_regression() { EXIT_NO_GO } else { EXIT_GO }
+            if d.has_regression() {
+                EXIT_NO_GO
+            } else {
+                EXIT_GO
+            }
         }
         Err(e) => store_failed(&e),
     }

@@ -10,11 +10,11 @@
 
 mod attest;
 mod check;
+mod demo_postgres;
 mod history;
+mod import;
 mod notify;
 mod postlaunch;
-mod demo_postgres;
-mod import;
 mod registry;
 mod run;
 mod watch;

@@ -149,7 +149,12 @@ fn client() -> Result<reqwest::Client, String> {
 }
 
 /// Posts `body` with retries; the error never contains the URL.
-async fn deliver(client: &reqwest::Client, url: &str, body: &Value, redactor: &Redactor) -> Result<(), String> {
+async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    redactor: &Redactor,
+) -> Result<(), String> {
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         let request = client
@@ -188,7 +193,10 @@ pub async fn send(
     let mut problems = Vec::new();
     let targets = [
         (n.webhook.as_deref(), slack_payload(report, link, run_id)),
-        (n.json_webhook.as_deref(), json_payload(report, link, run_id, previous)),
+        (
+            n.json_webhook.as_deref(),
+            json_payload(report, link, run_id, previous),
+        ),
     ];
     for (url, body) in targets {
         let Some(url) = url else { continue };
@@ -237,7 +245,11 @@ mod tests {
         assert!(should_notify(NotifyOn::Change, &go, Some(&prev)));
         assert!(should_notify(NotifyOn::Failure, &nogo, Some(&prev)));
         assert!(!should_notify(NotifyOn::Failure, &go, None));
-        assert!(should_notify(NotifyOn::Always, &go, Some(&Previous::of(&go))));
+        assert!(should_notify(
+            NotifyOn::Always,
+            &go,
+            Some(&Previous::of(&go))
+        ));
     }
 
     #[test]
@@ -247,7 +259,10 @@ mod tests {
         assert!(text.contains("NO-GO"), "{text}");
         assert!(text.contains("score 50%"), "{text}");
         assert!(text.contains("`a`"), "{text}");
-        assert!(text.contains("<https://ci/run/1|View the report>"), "{text}");
+        assert!(
+            text.contains("<https://ci/run/1|View the report>"),
+            "{text}"
+        );
         assert_eq!(p["blocks"][0]["text"]["text"], p["text"]);
     }
 }

@@ -19,7 +19,12 @@ pub struct RunHistoryArgs {
     #[arg(long)]
     pub no_history: bool,
     /// History store: a SQLite file or postgres://… (default .preflight/history.db beside the checklist).
-    #[arg(long, value_name = "PATH|URL", env = "PREFLIGHT_STORE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "PREFLIGHT_STORE",
+        hide_env_values = true
+    )]
     pub store: Option<String>,
     /// After the report, print the diff against a stored run: phase:NAME (its last run), last, or a run id.
     #[arg(long, value_name = "SPEC")]
@@ -148,8 +153,7 @@ impl PostRun {
 
     /// [`PostRun::finish`] inside a runtime.
     pub async fn finish_async(self, report: &Report, interrupted: bool, mut code: u8) -> u8 {
-        let needs_store =
-            !self.args.no_history || self.baseline.is_some() || self.notify.is_some();
+        let needs_store = !self.args.no_history || self.baseline.is_some() || self.notify.is_some();
         let mode = if self.args.no_history {
             Mode::ReadOnly
         } else {
@@ -215,14 +219,21 @@ impl PostRun {
         if let Some(b) = &self.baseline {
             match &baseline {
                 Some((id, base)) => {
-                    let d = preflight_history::diff((base, Some(*id)), (report, run_id), self.threshold);
+                    let d = preflight_history::diff(
+                        (base, Some(*id)),
+                        (report, run_id),
+                        self.threshold,
+                    );
                     self.print_diff(&d);
                     if self.args.fail_on_regression && d.has_regression() && code == EXIT_GO {
                         code = EXIT_NO_GO;
                     }
                 }
                 None if store.is_some() => {
-                    eprintln!("baseline: no stored run matches {}; nothing to compare", describe(b));
+                    eprintln!(
+                        "baseline: no stored run matches {}; nothing to compare",
+                        describe(b)
+                    );
                 }
                 None => {}
             }
@@ -232,7 +243,8 @@ impl PostRun {
             Some(Err(e)) => eprintln!("warning: notification not sent: {e}"),
             Some(Ok(n)) => {
                 let prev = previous.as_ref().map(|(_, r)| Previous::of(r));
-                for problem in notify::send(n, report, run_id, prev.as_ref(), &self.redactor).await {
+                for problem in notify::send(n, report, run_id, prev.as_ref(), &self.redactor).await
+                {
                     eprintln!("warning: {problem}");
                 }
             }
@@ -292,10 +304,7 @@ pub fn checklist_name(file: &Path) -> Option<String> {
         .and_then(|c| c.get("name"))
         .and_then(|n| n.as_str())
         .map(str::to_string)
-        .or_else(|| {
-            file.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
+        .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
 }
 
 /// The checklist file commands default to, if it exists.

@@ -173,10 +173,11 @@ pub fn run_command(args: RunArgs) -> u8 {
     let machine_stdout = targets
         .iter()
         .any(|(f, out)| out.is_none() && *f != Format::Human);
-    let post = match crate::postlaunch::PostRun::prepare(&file, &plan, &args.history, machine_stdout) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let post =
+        match crate::postlaunch::PostRun::prepare(&file, &plan, &args.history, machine_stdout) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
     let progress = !args.no_progress && std::io::stderr().is_terminal();
     let Some((report, interrupted)) = sweep(plan, catalog, progress) else {
         return EXIT_INTERNAL;

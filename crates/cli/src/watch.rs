@@ -36,7 +36,12 @@ pub struct WatchArgs {
     #[arg(long)]
     no_history: bool,
     /// History store: a SQLite file or postgres://… (default .preflight/history.db beside the checklist).
-    #[arg(long, value_name = "PATH|URL", env = "PREFLIGHT_STORE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "PREFLIGHT_STORE",
+        hide_env_values = true
+    )]
     store: Option<String>,
     /// Items in flight at once (overrides [checklist] concurrency).
     #[arg(long)]
@@ -76,7 +81,10 @@ pub fn watch_command(args: WatchArgs) -> u8 {
         eprintln!("error: --count must be at least 1");
         return EXIT_USAGE;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");
@@ -163,7 +171,9 @@ async fn watch_loop(
                 Ok(p) => p.quiet(),
                 Err(code) => return code,
             };
-            let result = preflight_runner::run(plan.clone(), catalog.clone(), |_| {}, stop.child_token()).await;
+            let result =
+                preflight_runner::run(plan.clone(), catalog.clone(), |_| {}, stop.child_token())
+                    .await;
             if result.interrupted {
                 break;
             }
@@ -188,7 +198,10 @@ async fn watch_loop(
             () = stop.cancelled() => break,
         }
     }
-    eprintln!("watch: stopped after {n} run{}", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "watch: stopped after {n} run{}",
+        if n == 1 { "" } else { "s" }
+    );
     EXIT_GO
 }
 
@@ -211,7 +224,10 @@ pub fn transitions(previous: Option<&Report>, r: &Report, n: u32) -> String {
                 "{at}  {}  → {}{}",
                 i.id,
                 i.status.as_str(),
-                i.reason.as_deref().map(|x| format!(": {x}")).unwrap_or_default()
+                i.reason
+                    .as_deref()
+                    .map(|x| format!(": {x}"))
+                    .unwrap_or_default()
             );
         }
         return out;

@@ -113,9 +113,16 @@ mod tests {
         };
         let p = plan(&list, &Catalog::default(), &req).unwrap();
         let n = p.notify.unwrap().unwrap();
-        assert_eq!(n.webhook.as_deref(), Some("https://hooks.example/T0/B0/s3cr3t"));
+        assert_eq!(
+            n.webhook.as_deref(),
+            Some("https://hooks.example/T0/B0/s3cr3t")
+        );
         assert_eq!(n.link.as_deref(), Some("https://ci/x"));
-        assert_eq!(p.redactor.text("posting to https://hooks.example/T0/B0/s3cr3t"), "posting to ****");
+        assert_eq!(
+            p.redactor
+                .text("posting to https://hooks.example/T0/B0/s3cr3t"),
+            "posting to ****"
+        );
         assert!(!format!("{n:?}").contains("s3cr3t"));
         let none = |_: &str| None;
         let req = PlanRequest { env: &none, ..req };
@@ -142,7 +149,10 @@ mod tests {
             shown_url("https://hooks.slack.com/services/T0/B0/XyZsecret"),
             "https://hooks.slack.com/…"
         );
-        assert_eq!(shown_url("http://u:p@127.0.0.1:9/x"), "http://127.0.0.1:9/…");
+        assert_eq!(
+            shown_url("http://u:p@127.0.0.1:9/x"),
+            "http://127.0.0.1:9/…"
+        );
         assert_eq!(shown_url("garbage"), "****");
     }
 }

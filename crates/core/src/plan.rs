@@ -334,7 +334,8 @@ pub fn plan(
             }
         };
         let webhook = url(&n.webhook).map_err(|e| format!("[notify] webhook: {e}"))?;
-        let json_webhook = url(&n.json_webhook).map_err(|e| format!("[notify] json_webhook: {e}"))?;
+        let json_webhook =
+            url(&n.json_webhook).map_err(|e| format!("[notify] json_webhook: {e}"))?;
         let link = match &n.link {
             Some(l) => match resolver.string(l, &mut Vec::new()) {
                 Ok(Value::String(s)) => Some(s),

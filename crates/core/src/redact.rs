@@ -102,10 +102,10 @@ pub fn mask_source(text: &str) -> String {
             let start = search + pos + 3;
             let end = line[start..].find(['/', '?', '#', '"', '\'', ' ', '\n']).map_or(line.len(), |e| start + e);
             let authority = &line[start..end];
-            if let Some(at) = authority.rfind('@') {
-                if let Some(colon) = authority[..at].find(':') {
-                    ranges.push(line_start + start + colon + 1..line_start + start + at);
-                }
+            if let Some(at) = authority.rfind('@')
+                && let Some(colon) = authority[..at].find(':')
+            {
+                ranges.push(line_start + start + colon + 1..line_start + start + at);
             }
             search = end.max(start);
         }

@@ -35,19 +35,19 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(10);
 
 /// The running TLS listeners. Dropping them stops every one.
 pub struct TlsListeners {
-    /// Valid chain (leaf + testbed CA) for [`API_NAMES`]; TLS 1.2 and 1.3.
+    /// Valid chain (leaf + testbed CA) for localhost, 127.0.0.1, ::1 and api.demo.test; TLS 1.2 and 1.3.
     pub valid: SocketAddr,
-    /// Valid chain whose leaf expires in [`EXPIRING_DAYS`] days.
+    /// Valid chain whose leaf expires in 10 days (and an hour).
     pub expiring: SocketAddr,
     /// Leaf expired yesterday.
     pub expired: SocketAddr,
-    /// Valid chain, but the leaf names only [`WRONG_HOST`].
+    /// Valid chain, but the leaf names only `wrong-host.demo.test`.
     pub wronghost: SocketAddr,
-    /// A self-signed leaf for [`API_NAMES`], not issued by the testbed CA.
+    /// A self-signed leaf for the API's names, not issued by the testbed CA.
     pub selfsigned: SocketAddr,
     /// Valid chain; also answers a TLS 1.1 ClientHello (TLS 1.0 is refused).
     pub legacy: SocketAddr,
-    /// Sends [`GARBAGE`] to whatever connects.
+    /// Sends bytes that are not TLS (an SSH banner and binary junk) to whatever connects.
     pub garbage: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }

@@ -115,14 +115,10 @@ impl HttpProbe {
         if let Some(c) = clients.get(key) {
             return Ok(c.clone());
         }
-        let tls = tls_config(key.insecure, key.ca.as_deref())?;
-        let mut b = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let mut b = preflight_client::http_client_builder(key.insecure, key.ca.as_deref())?
             .tls_info(true)
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .pool_max_idle_per_host(1024)
-            .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")));
+            .pool_max_idle_per_host(1024);
         if let Some((host, ip)) = &key.resolve {
             b = b.resolve(host, SocketAddr::new(*ip, 0));
         }
@@ -131,89 +127,6 @@ impl HttpProbe {
             .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
         clients.insert(key.clone(), c.clone());
         Ok(c)
-    }
-}
-
-/// A rustls client config with webpki roots, or only the given CA file, or no checks.
-fn tls_config(insecure: bool, ca: Option<&str>) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    let mut cfg = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth()
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        match ca {
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("failed to read ca file {path}: {e}"))?;
-                let mut n = 0;
-                for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                    let cert = cert.map_err(|e| format!("failed to parse ca file {path}: {e}"))?;
-                    roots
-                        .add(cert)
-                        .map_err(|e| format!("failed to use a certificate of {path}: {e}"))?;
-                    n += 1;
-                }
-                if n == 0 {
-                    return Err(format!("ca file {path} holds no PEM certificate"));
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(cfg)
-}
-
-/// `insecure = true`: certificates are not checked, signatures still are.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -407,7 +320,7 @@ impl HttpObserver {
             let mut resp = req
                 .send()
                 .await
-                .map_err(|e| Failure::Target(describe_error(&e, &url)))?;
+                .map_err(|e| Failure::Target(preflight_client::describe_error(&e, &url)))?;
             let status = resp.status();
             if self.follow
                 && status.is_redirection()
@@ -487,7 +400,7 @@ impl HttpObserver {
                     Err(e) => {
                         return Err(Failure::Target(format!(
                             "failed to read the response body: {}",
-                            describe_error(&e, &url)
+                            preflight_client::describe_error(&e, &url)
                         )));
                     }
                 }
@@ -620,68 +533,6 @@ fn leaf_days_left(der: &[u8]) -> Option<i64> {
         .as_secs();
     let left = cert.validity().not_after.timestamp() - i64::try_from(now).ok()?;
     Some(left.div_euclid(86_400))
-}
-
-/// A short, URL-free description of a transport error: "connection refused",
-/// "TLS handshake failed: invalid peer certificate: Expired", …
-fn describe_error(e: &reqwest::Error, url: &Url) -> String {
-    let target = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("?"),
-        url.port_or_known_default().unwrap_or(0)
-    );
-    let mut chain = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        chain.push(s.to_string());
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    return format!("connection refused by {target}");
-                }
-                std::io::ErrorKind::ConnectionReset => {
-                    return format!("connection reset by {target}");
-                }
-                _ => {}
-            }
-        }
-        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
-            return format!("TLS handshake with {target} failed: {tls}");
-        }
-        src = s.source();
-    }
-    let detail = chain
-        .last()
-        .cloned()
-        .unwrap_or_else(|| e.without_url_string());
-    let lower = detail.to_ascii_lowercase();
-    if ["certificate", "handshake", "tls", "alert"]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
-        return format!("TLS handshake with {target} failed: {detail}");
-    }
-    if e.is_timeout() {
-        format!("request to {target} timed out")
-    } else if e.is_connect() {
-        format!("failed to connect to {target}: {detail}")
-    } else {
-        format!("request to {target} failed: {detail}")
-    }
-}
-
-trait WithoutUrl {
-    fn without_url_string(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_string(&self) -> String {
-        let mut s = self.to_string();
-        if let Some(u) = self.url() {
-            s = s.replace(u.as_str(), "");
-        }
-        s
-    }
 }
 
 #[cfg(test)]

@@ -35,25 +35,9 @@ pub fn server_message(e: &tokio_postgres::Error) -> String {
     text
 }
 
+/// The Mozilla roots, or only the certificates of `sslrootcert`.
 fn root_store(sslrootcert: Option<&str>) -> Result<rustls::RootCertStore, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    match sslrootcert {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("failed to read sslrootcert {path}: {e}"))?;
-            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.map_err(|e| format!("failed to parse sslrootcert {path}: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("failed to use a certificate of {path}: {e}"))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("sslrootcert {path} holds no PEM certificate"));
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    Ok(roots)
+    preflight_client::root_store(sslrootcert).map_err(|e| e.replace("ca file", "sslrootcert"))
 }
 
 /// The rustls config for a mode: `prefer`/`require` encrypt without checking the
@@ -73,7 +57,7 @@ fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::Client
     let cfg = match verify {
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoCertCheck(provider)))
+            .with_custom_certificate_verifier(Arc::new(preflight_client::NoCertCheck::new()))
             .with_no_client_auth(),
         Some(check_name) => {
             let roots = Arc::new(root_store(sslrootcert)?);
@@ -90,51 +74,6 @@ fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::Client
     Ok(cfg)
 }
 
-/// `sslmode = prefer | require`: encrypted, certificate not checked (signatures are).
-#[derive(Debug)]
-struct NoCertCheck(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoCertCheck {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, TlsError> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
 
 /// `verify-ca` (chain only) and `verify-full` (chain and name) over webpki.
 #[derive(Debug)]

@@ -181,18 +181,7 @@ impl PrometheusProbe {
         if let Some(c) = self.client.get() {
             return Ok(c.clone());
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let c = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .no_proxy()
-            .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
+        let c = preflight_client::http_client_builder(false, None)?
             .build()
             .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
         Ok(self.client.get_or_init(|| c).clone())

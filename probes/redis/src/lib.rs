@@ -178,24 +178,8 @@ impl Probe for RedisProbe {
 
 /// TLS with the public web roots, or only the CA certificates of a PEM file.
 fn tls_connector(ca: Option<&str>) -> Result<tokio_rustls::TlsConnector, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    match ca {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(path) => {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("failed to read ca file {path}: {e}"))?;
-            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.map_err(|e| format!("failed to parse ca file {path}: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("failed to use a certificate of {path}: {e}"))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("ca file {path} holds no PEM certificate"));
-            }
-        }
-    }
+    let provider = preflight_client::provider();
+    let roots = preflight_client::root_store(ca)?;
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

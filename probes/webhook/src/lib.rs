@@ -21,7 +21,6 @@
 
 pub mod payload;
 pub mod scheme;
-mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -129,11 +128,8 @@ impl WebhookProbe {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let c = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls::tls_config(insecure, ca)?)
+        let c = preflight_client::http_client_builder(insecure, ca)?
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
         clients.insert(key, c.clone());
@@ -397,7 +393,7 @@ impl WebhookObserver {
         let mut resp = req.send().await.map_err(|e| {
             Failure::Target(format!(
                 "{which} request: {}",
-                describe_error(&e, &self.url)
+                preflight_client::describe_error(&e, &self.url)
             ))
         })?;
         let latency = t0.elapsed();
@@ -423,62 +419,6 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-/// A short, URL-free description of a transport error: "connection refused by …",
-/// "TLS handshake with … failed: …", "request to … timed out".
-fn describe_error(e: &reqwest::Error, url: &Url) -> String {
-    let target = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("?"),
-        url.port_or_known_default().unwrap_or(0)
-    );
-    let mut last = None;
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    return format!("connection refused by {target}");
-                }
-                std::io::ErrorKind::ConnectionReset => {
-                    return format!("connection reset by {target}");
-                }
-                _ => {}
-            }
-            // rustls errors reach reqwest wrapped in (nested) io::Errors.
-            let mut inner: Option<&(dyn std::error::Error + 'static)> = io
-                .get_ref()
-                .map(|i| i as &(dyn std::error::Error + 'static));
-            while let Some(i) = inner {
-                if let Some(tls) = i.downcast_ref::<rustls::Error>() {
-                    return format!("TLS handshake with {target} failed: {tls}");
-                }
-                inner = i
-                    .downcast_ref::<std::io::Error>()
-                    .and_then(std::io::Error::get_ref)
-                    .map(|i| i as &(dyn std::error::Error + 'static));
-            }
-        }
-        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
-            return format!("TLS handshake with {target} failed: {tls}");
-        }
-        last = Some(s.to_string());
-        src = s.source();
-    }
-    let detail = last.unwrap_or_else(|| {
-        let text = e.to_string();
-        match e.url() {
-            Some(u) => text.replace(u.as_str(), ""),
-            None => text,
-        }
-    });
-    if e.is_timeout() {
-        format!("request to {target} timed out")
-    } else if e.is_connect() {
-        format!("failed to connect to {target}: {detail}")
-    } else {
-        format!("request to {target} failed: {detail}")
-    }
-}
 
 #[cfg(test)]
 mod tests;
