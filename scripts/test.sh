@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 NEEDED=(
   "redis-server:redis-server"
   "prometheus:prometheus"
+  "openssl:openssl"   # tls e2e: `openssl s_server` as an independent TLS 1.0/1.1 server
   "prometheus-alertmanager:prometheus-alertmanager"
   "initdb:postgresql"   # found in /usr/lib/postgresql/*/bin; tests run it via runuser as root
 )

@@ -205,9 +205,9 @@ fn hold_window_fails_at_the_sample_that_blips() {
         "sampling stops at the first failing sample"
     );
     let reason = blips["reason"].as_str().expect("reason");
-    assert!(reason.starts_with("held for 6"), "{reason}");
+    assert!(reason.starts_with("held for "), "{reason}");
     assert!(
-        reason.contains("of the 1200ms window, then sample 3 of 5 (at +6"),
+        reason.contains(" of the 1200ms window, then sample 3 of 5 (at +"),
         "{reason}"
     );
     assert!(
@@ -512,16 +512,13 @@ fn prometheus_format_for_the_textfile_collector() {
     let text = [
         HEADER.to_string(),
         http_item(
-            "smoke.\"quoted\"",
+            "smoke.health",
             "/api/health",
-            "section = \"12. Smoke\"\n",
+            "section = \"12. \\\"Smoke\\\"\"\n",
         ),
     ]
     .concat();
-    let f = env.write(
-        "p.toml",
-        &text.replace("id = \"smoke.\"quoted\"\"", "id = \"smoke.health\""),
-    );
+    let f = env.write("p.toml", &text);
     let out = env.dir.path().join("preflight.prom");
     let o = run_with(
         &env,
@@ -551,7 +548,7 @@ fn prometheus_format_for_the_textfile_collector() {
         ),
         "{text}"
     );
-    assert!(text.contains("preflight_item_passed{id=\"smoke.health\",section=\"12. Smoke\",severity=\"critical\",status=\"pass\"} 1\n"), "{text}");
+    assert!(text.contains("preflight_item_passed{id=\"smoke.health\",section=\"12. \\\"Smoke\\\"\",severity=\"critical\",status=\"pass\"} 1\n"), "{text}");
     assert!(
         text.contains("preflight_item_duration_seconds{id=\"smoke.health\"} "),
         "{text}"

@@ -34,7 +34,7 @@ fn valid_chain_passes_with_default_expectations() {
     assert_eq!(f["protocol"], "TLSv1.3");
     assert_eq!(f["chain_valid"], true);
     assert_eq!(f["hostname_matches"], true);
-    assert_eq!(f["ocsp_stapled"], false);
+    assert_eq!(f["ocsp_stapled"], true, "the valid listener staples");
     assert_eq!(f["chain"].as_array().map(Vec::len), Some(2));
     assert!(
         f["sans"]
@@ -128,6 +128,8 @@ fn versions_report_what_each_listener_accepts() {
         legacy["facts"]["accepts"],
         serde_json::json!({"tls1_0": false, "tls1_1": true, "tls1_2": true, "tls1_3": true})
     );
+    assert_eq!(legacy["facts"]["ocsp_stapled"], false);
+    assert_eq!(modern["facts"]["ocsp_stapled"], true);
     assert!(
         legacy["reason"]
             .as_str()
@@ -181,7 +183,12 @@ fn hostile_targets_fail_with_a_reason() {
 #[test]
 fn example_checklist_passes_against_the_testbed() {
     let env = Env::start();
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/tls.toml");
+    // A copy, so the run's history lands in the temp dir, not in config/.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/tls.toml");
+    let file = env.write(
+        "tls-example.toml",
+        &std::fs::read_to_string(example).expect("config/tls.toml"),
+    );
     let o = env.run(&file, &["--format", "json"]);
     let r = json(&o);
     assert_eq!(o.status.code(), Some(0), "{r}");
@@ -224,4 +231,115 @@ fn missing_accepts_without_versions_fails_naming_it() {
             .contains("accepts.tls1_0 was missing"),
         "{t}"
     );
+}
+
+/// `openssl s_server` on a free loopback port, killed on drop.
+struct OpensslServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl OpensslServer {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> OpensslServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .args(["-cert", "cert.pem", "-key", "key.pem", "-www", "-quiet"])
+            .args(extra)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl is installed (Debian package openssl)");
+        let server = OpensslServer { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "s_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The hand-built TLS 1.0/1.1 ClientHello against an independent implementation:
+/// OpenSSL accepts it when those versions are enabled and refuses it when they are not.
+#[test]
+fn legacy_versions_against_openssl_s_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "30",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl is installed (Debian package openssl)");
+    assert!(made.status.success(), "{}", stderr(&made));
+    let all_old = ["-cipher", "ALL:@SECLEVEL=0"];
+    let cases: [(&[&str], [bool; 4]); 3] = [
+        (&all_old, [true, true, true, true]),
+        (
+            &[&all_old[..], &["-no_tls1"]].concat(),
+            [false, true, true, true],
+        ),
+        (&["-no_tls1", "-no_tls1_1"], [false, false, true, true]),
+    ];
+    for (extra, [v10, v11, v12, v13]) in cases {
+        let server = OpensslServer::start(dir.path(), extra);
+        let file = dir.path().join("openssl.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[checklist]\nname = \"openssl\"\ntimeout = \"5s\"\n\n[[item]]\nid = \"o\"\nprobe = \"tls\"\nhost = \"127.0.0.1\"\nport = {}\nsni = \"localhost\"\nca = \"{}\"\nversions = true\nexpect = [\"hostname_matches\"]\n",
+                server.port,
+                dir.path().join("cert.pem").display()
+            ),
+        )
+        .expect("write checklist");
+        let o = preflight(
+            &[
+                "run",
+                file.to_str().expect("utf8"),
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            &[],
+        );
+        let r = json(&o);
+        let t = item(&r, "o");
+        assert_eq!(t["status"], "pass", "{extra:?}: {t}");
+        assert_eq!(
+            t["facts"]["accepts"],
+            serde_json::json!({"tls1_0": v10, "tls1_1": v11, "tls1_2": v12, "tls1_3": v13}),
+            "{extra:?}"
+        );
+        drop(server);
+    }
 }

@@ -17,7 +17,9 @@ const ITEMS: usize = 1000;
 const RUNS: usize = 5;
 
 fn checklist(scheme_var: &str) -> String {
-    let mut s = String::from("[checklist]\nname = \"bench\"\nconcurrency = 256\nper_host = 256\ntimeout = \"10s\"\n\n[vars]\napi = \"\"\napi_plain = \"\"\nca = \"\"\n\n");
+    let mut s = String::from(
+        "[checklist]\nname = \"bench\"\nconcurrency = 256\nper_host = 256\ntimeout = \"10s\"\n\n[vars]\napi = \"\"\napi_plain = \"\"\nca = \"\"\n\n",
+    );
     for i in 0..ITEMS {
         s.push_str(&format!(
             "[[item]]\nid = \"bench.{i}\"\ntitle = \"health {i}\"\nsection = \"s{}\"\nprobe = \"http\"\nurl = \"${{{scheme_var}}}/api/health?delay_ms=100&i={i}\"\nca = \"${{ca}}\"\nexpect = [\"status == 200\", \"json.status == 'healthy'\"]\n\n",
@@ -30,10 +32,19 @@ fn checklist(scheme_var: &str) -> String {
 /// Runs a command under `/usr/bin/time -f %M`; returns (wall time, peak RSS KiB).
 fn timed_run(bin: &Path, args: &[String]) -> (Duration, Option<u64>, bool) {
     let t0 = Instant::now();
-    let out = Command::new("/usr/bin/time").arg("-f").arg("%M").arg(bin).args(args).output().expect("run /usr/bin/time");
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("run /usr/bin/time");
     let wall = t0.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss = stderr.lines().last().and_then(|l| l.trim().parse::<u64>().ok());
+    let rss = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok());
     let go = out.status.code() == Some(0);
     (wall, rss, go)
 }
@@ -45,15 +56,37 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() {
     let bin = Path::new(env!("CARGO_BIN_EXE_preflight"));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let bed = rt.block_on(preflight_testbed::Testbed::start()).expect("testbed");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bed = rt
+        .block_on(preflight_testbed::Testbed::start())
+        .expect("testbed");
     let dir = tempfile::tempdir().expect("tmp");
-    let vars: Vec<String> = bed.vars().into_iter().flat_map(|(k, v)| ["--var".into(), format!("{k}={v}")]).collect();
-    println!("sweep of {ITEMS} http items, 100 ms server delay, concurrency 256, per_host 256 ({RUNS} runs each)");
-    for (label, var) in [("http/1.1 plain", "api_plain"), ("https (h2, TLS 1.3)", "api")] {
+    let vars: Vec<String> = bed
+        .vars()
+        .into_iter()
+        .flat_map(|(k, v)| ["--var".into(), format!("{k}={v}")])
+        .collect();
+    println!(
+        "sweep of {ITEMS} http items, 100 ms server delay, concurrency 256, per_host 256 ({RUNS} runs each)"
+    );
+    for (label, var) in [
+        ("http/1.1 plain", "api_plain"),
+        ("https (h2, TLS 1.3)", "api"),
+    ] {
         let file = dir.path().join(format!("bench-{var}.toml"));
         std::fs::write(&file, checklist(var)).expect("write checklist");
-        let mut args = vec!["run".to_string(), file.display().to_string(), "--no-progress".into(), "--format".into(), "json".into(), "--output".into(), dir.path().join("out.json").display().to_string()];
+        let mut args = vec![
+            "run".to_string(),
+            file.display().to_string(),
+            "--no-progress".into(),
+            "--format".into(),
+            "json".into(),
+            "--output".into(),
+            dir.path().join("out.json").display().to_string(),
+        ];
         args.extend(vars.iter().cloned());
         let mut walls = Vec::new();
         let mut peak = 0;
@@ -64,7 +97,12 @@ fn main() {
             peak = peak.max(rss.unwrap_or(0));
         }
         let best = *walls.iter().min().expect("runs");
-        println!("  {label:<22} wall best {:>4} ms, median {:>4} ms, peak RSS {:.1} MB", best.as_millis(), median(walls).as_millis(), peak as f64 / 1024.0);
+        println!(
+            "  {label:<22} wall best {:>4} ms, median {:>4} ms, peak RSS {:.1} MB",
+            best.as_millis(),
+            median(walls).as_millis(),
+            peak as f64 / 1024.0
+        );
     }
     let file = dir.path().join("bench-api.toml");
     let mut args = vec!["check".to_string(), file.display().to_string()];
@@ -77,6 +115,10 @@ fn main() {
         assert_eq!(out.status.code(), Some(0));
     }
     let best = *walls.iter().min().expect("runs");
-    println!("  preflight check        best {:>4} ms, median {:>4} ms (1,000 items, process start included)", best.as_millis(), median(walls).as_millis());
+    println!(
+        "  preflight check        best {:>4} ms, median {:>4} ms (1,000 items, process start included)",
+        best.as_millis(),
+        median(walls).as_millis()
+    );
     drop(bed);
 }

@@ -166,7 +166,7 @@ fn history_table(runs: &[RunSummary]) -> String {
         return "no runs recorded\n".into();
     }
     let mut out = format!(
-        "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<6}  {:>5}  {}\n",
+        "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>5}  {}\n",
         "RUN", "STARTED", "CHECKLIST", "ENV", "PHASE", "VERDICT", "SCORE", "PASS/FAIL/ERR/SKIP/MAN"
     );
     for r in runs {

@@ -2,7 +2,6 @@
 //! JSON webhook. Delivery is retried; a failure is reported on stderr with the URL's
 //! host only, and never changes the verdict's exit code.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::notify::{NotifyOn, ResolvedNotify, shown_url};
@@ -131,19 +130,8 @@ pub fn json_payload(
 }
 
 fn client() -> Result<reqwest::Client, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+    preflight_client::http_client_builder(false, None)?
         .timeout(Duration::from_secs(10))
-        .no_proxy()
-        .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("failed to build the HTTP client: {}", e.without_url()))
 }

@@ -311,3 +311,17 @@ pub fn checklist_name(file: &Path) -> Option<String> {
 pub fn default_checklist(file: Option<&PathBuf>) -> PathBuf {
     file.cloned().unwrap_or_else(crate::default_file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baselines_parse() {
+        assert_eq!("phase:launch".parse(), Ok(Baseline::Phase("launch".into())));
+        assert_eq!("last".parse(), Ok(Baseline::Last));
+        assert_eq!("12".parse(), Ok(Baseline::Run(12)));
+        assert!("phase:".parse::<Baseline>().is_err());
+        assert!("yesterday".parse::<Baseline>().is_err());
+    }
+}

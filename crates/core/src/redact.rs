@@ -100,7 +100,9 @@ pub fn mask_source(text: &str) -> String {
         let mut search = 0;
         while let Some(pos) = line[search..].find("://") {
             let start = search + pos + 3;
-            let end = line[start..].find(['/', '?', '#', '"', '\'', ' ', '\n']).map_or(line.len(), |e| start + e);
+            let end = line[start..]
+                .find(['/', '?', '#', '"', '\'', ' ', '\n'])
+                .map_or(line.len(), |e| start + e);
             let authority = &line[start..end];
             if let Some(at) = authority.rfind('@')
                 && let Some(colon) = authority[..at].find(':')
@@ -211,7 +213,10 @@ mod tests {
     fn numbers_under_secret_names_stay_readable() {
         let r = Redactor::default();
         let v = r.json(&json!({"entropy_bits": {"JWT_SECRET": 128.5}, "api_key": "abc"}));
-        assert_eq!(v, json!({"entropy_bits": {"JWT_SECRET": 128.5}, "api_key": "****"}));
+        assert_eq!(
+            v,
+            json!({"entropy_bits": {"JWT_SECRET": 128.5}, "api_key": "****"})
+        );
     }
 
     #[test]

@@ -116,6 +116,19 @@ fn main() {
             assert_eq!(d.regressed.len(), 100);
         }
         stats("diff only (in memory)", pure);
+        drop(store);
+        let size =
+            std::fs::metadata(dir.path().join(".preflight/history.db")).map_or(0, |m| m.len());
+        let mut opens = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            drop(Store::open(&loc, Mode::ReadWrite).await.expect("reopen"));
+            opens.push(t.elapsed());
+        }
+        stats(
+            &format!("open with checks ({ROUNDS} runs, {} MiB)", size / (1 << 20)),
+            opens,
+        );
         assert!(regressions > 0);
     });
 }

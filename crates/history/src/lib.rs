@@ -8,7 +8,7 @@
 //! duration, attempts, facts). A store that is corrupt or of a newer schema is refused
 //! with [`HistoryError::Corrupt`] / [`HistoryError::NewerSchema`] and never written.
 //!
-//! [`diff`] compares two reports: regressions, recoveries, appeared and disappeared
+//! [`diff()`] compares two reports: regressions, recoveries, appeared and disappeared
 //! items, and latency growth.
 //!
 //! ```no_run

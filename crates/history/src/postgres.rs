@@ -81,27 +81,112 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// How to secure the connection, from the URL's `sslmode` (libpq's meanings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// `sslmode=disable`: plain TCP.
+    Disable,
+    /// `prefer` (the default) or `require`: encrypted, certificate not checked.
+    Unverified {
+        /// `require`: fail when the server does not offer TLS.
+        required: bool,
+    },
+    /// `verify-ca` / `verify-full` (or `require` with `sslrootcert`): the chain is
+    /// checked against `sslrootcert` (or the Mozilla roots), and so is the host name.
+    Verified {
+        /// `sslrootcert`, a PEM file.
+        ca: Option<String>,
+    },
+}
+
+/// Splits `sslmode` and `sslrootcert` off a `postgres://` URL: tokio-postgres gets the
+/// rest (with `sslmode=require` for the verified modes).
+pub(crate) fn tls_of(dsn: &str) -> Result<(String, Tls), String> {
+    let Some((base, query)) = dsn.split_once('?') else {
+        return Ok((dsn.to_string(), Tls::Unverified { required: false }));
+    };
+    let mut mode = "prefer".to_string();
+    let mut ca = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", v)) => mode = v.to_string(),
+            Some(("sslrootcert", v)) => ca = Some(v.to_string()),
+            _ => kept.push(pair.to_string()),
+        }
+    }
+    let tls = match mode.as_str() {
+        "disable" => Tls::Disable,
+        "prefer" | "allow" => Tls::Unverified { required: false },
+        "require" if ca.is_none() => Tls::Unverified { required: true },
+        "require" | "verify-ca" | "verify-full" => Tls::Verified { ca },
+        other => {
+            return Err(format!(
+                "unknown sslmode \"{other}\" (disable, prefer, require, verify-ca, verify-full)"
+            ));
+        }
+    };
+    let pg_mode = match &tls {
+        Tls::Disable => "disable",
+        Tls::Unverified { required: false } => "prefer",
+        _ => "require",
+    };
+    kept.push(format!("sslmode={pg_mode}"));
+    Ok((format!("{base}?{}", kept.join("&")), tls))
+}
+
 impl PgStore {
     pub(crate) async fn open(
         dsn: &str,
         mode: Mode,
         shown: String,
     ) -> Result<PgStore, HistoryError> {
-        let connect = tokio_postgres::connect(dsn, NoTls);
-        let (client, connection) =
-            match tokio::time::timeout(Duration::from_secs(15), connect).await {
-                Err(_) => {
-                    return Err(HistoryError::Backend {
-                        action: "connect to",
-                        store: shown,
-                        detail: "timed out after 15s".into(),
-                    });
+        let setup = |detail: String| HistoryError::Backend {
+            action: "connect to",
+            store: shown.clone(),
+            detail,
+        };
+        let (dsn, tls) = tls_of(dsn).map_err(setup)?;
+        let config: tokio_postgres::Config = dsn
+            .parse()
+            .map_err(|e: tokio_postgres::Error| setup(e.to_string()))?;
+        let rustls_config = match &tls {
+            Tls::Disable => None,
+            Tls::Unverified { .. } => {
+                Some(preflight_client::tls_config(true, None).map_err(setup)?)
+            }
+            Tls::Verified { ca } => {
+                Some(preflight_client::tls_config(false, ca.as_deref()).map_err(setup)?)
+            }
+        };
+        let connect = async {
+            match rustls_config {
+                None => {
+                    let (client, conn) = config.connect(NoTls).await?;
+                    Ok::<_, tokio_postgres::Error>((
+                        client,
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        }),
+                    ))
                 }
-                Ok(r) => r.map_err(backend("connect to", &shown))?,
-            };
-        let task = tokio::spawn(async move {
-            let _ = connection.await;
-        });
+                Some(cfg) => {
+                    let (client, conn) = config
+                        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(cfg))
+                        .await?;
+                    Ok((
+                        client,
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        }),
+                    ))
+                }
+            }
+        };
+        let (client, task) = match tokio::time::timeout(Duration::from_secs(15), connect).await {
+            Err(_) => return Err(setup("timed out after 15s".into())),
+            Ok(r) => r.map_err(backend("connect to", &shown))?,
+        };
         let mut store = PgStore {
             client,
             shown,
@@ -275,5 +360,35 @@ impl PgStore {
             })
             .collect();
         Ok(Some((header, items)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmode_and_sslrootcert_are_read_and_translated() {
+        let (d, t) = tls_of("postgres://u:p@h/db").unwrap();
+        assert_eq!(
+            (d.as_str(), t),
+            ("postgres://u:p@h/db", Tls::Unverified { required: false })
+        );
+        let (d, t) = tls_of("postgres://u:p@h/db?sslmode=disable&application_name=x").unwrap();
+        assert_eq!(d, "postgres://u:p@h/db?application_name=x&sslmode=disable");
+        assert_eq!(t, Tls::Disable);
+        let (d, t) = tls_of("postgres://h/db?sslmode=verify-full&sslrootcert=/ca.pem").unwrap();
+        assert_eq!(d, "postgres://h/db?sslmode=require");
+        assert_eq!(
+            t,
+            Tls::Verified {
+                ca: Some("/ca.pem".into())
+            }
+        );
+        assert_eq!(
+            tls_of("postgres://h/db?sslmode=require").unwrap().1,
+            Tls::Unverified { required: true }
+        );
+        assert!(tls_of("postgres://h/db?sslmode=maybe").is_err());
     }
 }

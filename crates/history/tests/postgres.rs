@@ -129,3 +129,35 @@ async fn newer_schema_and_missing_store_are_refused() {
     let v = c.psql("SELECT value FROM preflight_meta").expect("read");
     assert!(v.contains('7'), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_modes_follow_sslmode() {
+    let c = cluster();
+    let ca = c.ca_path();
+    // verify-full against the cluster's own CA: connects over TLS.
+    let verified = Location::parse(&format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        c.dsn(),
+        ca.display()
+    ));
+    let mut s = Store::open(&verified, Mode::ReadWrite)
+        .await
+        .expect("verified TLS");
+    s.record(&report("launch", "pass"), "h", &Redactor::default())
+        .await
+        .expect("record");
+    // verify-full against the Mozilla roots: the test CA is unknown, so it fails.
+    let unknown = Location::parse(&format!("{}?sslmode=verify-full", c.dsn()));
+    let e = Store::open(&unknown, Mode::ReadOnly)
+        .await
+        .expect_err("untrusted");
+    let msg = e.to_string();
+    assert!(msg.contains("failed to connect to"), "{msg}");
+    assert!(!msg.contains(c.password()), "{msg}");
+    // disable and require both work against a server that offers TLS.
+    for mode in ["disable", "require"] {
+        let l = Location::parse(&format!("{}?sslmode={mode}", c.dsn()));
+        let s = Store::open(&l, Mode::ReadOnly).await.expect(mode);
+        assert_eq!(s.runs(&Filter::default()).await.expect("runs").len(), 1);
+    }
+}

@@ -6,12 +6,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use preflight_core::probe::{BoxFuture, OptionProblem};
-use preflight_core::{Catalog, Facts, Failure, Observer, Options, Probe, ProbeDescriptor, Selection, Status, checklist, plan};
+use preflight_core::{
+    Catalog, Facts, Failure, Observer, Options, Probe, ProbeDescriptor, Selection, Status,
+    checklist, plan,
+};
 use serde_json::json;
 
 use super::*;
 
-static DESC: ProbeDescriptor = ProbeDescriptor { name: "script", options: &["sleep_ms", "mode", "host"], facts: &["ok"], secret_options: &[] };
+static DESC: ProbeDescriptor = ProbeDescriptor {
+    name: "script",
+    options: &["sleep_ms", "mode", "host"],
+    facts: &["ok"],
+    secret_options: &[],
+};
 
 #[derive(Default)]
 struct ScriptProbe {
@@ -40,7 +48,11 @@ impl Probe for ScriptProbe {
     fn prepare(&self, o: &Options) -> Result<Arc<dyn Observer>, String> {
         Ok(Arc::new(ScriptObserver {
             sleep: Duration::from_millis(o.get("sleep_ms").and_then(|v| v.as_u64()).unwrap_or(0)),
-            mode: o.get("mode").and_then(|v| v.as_str()).unwrap_or("pass").to_string(),
+            mode: o
+                .get("mode")
+                .and_then(|v| v.as_str())
+                .unwrap_or("pass")
+                .to_string(),
             host: o.get("host").and_then(|v| v.as_str()).map(str::to_string),
             in_flight: self.in_flight.clone(),
             peak: self.peak.clone(),
@@ -76,9 +88,20 @@ fn run_text(text: &str, probe: Arc<ScriptProbe>) -> (Plan, RunResult) {
     let catalog = Catalog::new(vec![probe]);
     let list = checklist::parse("t.toml", text, &[], &catalog).expect("valid");
     let env = |_: &str| None;
-    let req = PlanRequest { environment: None, vars: vec![], selection: Selection::default(), timeout: None, concurrency: None, env: &env };
+    let req = PlanRequest {
+        environment: None,
+        vars: vec![],
+        selection: Selection::default(),
+        timeout: None,
+        concurrency: None,
+        env: &env,
+    };
     let plan = plan::plan(&list, &catalog, &req).expect("plan");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
     let result = rt.block_on(run(plan.clone(), catalog, |_| {}, CancellationToken::new()));
     (plan, result)
 }
@@ -96,12 +119,28 @@ fn status(plan: &Plan, r: &RunResult, id: &str) -> (Status, Option<String>) {
 
 #[test]
 fn statuses_for_pass_fail_target_failure_probe_bug_and_panic() {
-    let text = [item("p", ""), item("f", "mode = \"fail\""), item("r", "mode = \"refused\""), item("b", "mode = \"bug\""), item("x", "mode = \"panic\"")].concat();
+    let text = [
+        item("p", ""),
+        item("f", "mode = \"fail\""),
+        item("r", "mode = \"refused\""),
+        item("b", "mode = \"bug\""),
+        item("x", "mode = \"panic\""),
+    ]
+    .concat();
     let (plan, r) = run_text(&text, Arc::default());
     assert_eq!(status(&plan, &r, "p").0, Status::Pass);
-    assert_eq!(status(&plan, &r, "f"), (Status::Fail, Some("ok — ok was false".into())));
-    assert_eq!(status(&plan, &r, "r"), (Status::Fail, Some("connection refused".into())));
-    assert_eq!(status(&plan, &r, "b"), (Status::Error, Some("bad option".into())));
+    assert_eq!(
+        status(&plan, &r, "f"),
+        (Status::Fail, Some("ok — ok was false".into()))
+    );
+    assert_eq!(
+        status(&plan, &r, "r"),
+        (Status::Fail, Some("connection refused".into()))
+    );
+    assert_eq!(
+        status(&plan, &r, "b"),
+        (Status::Error, Some("bad option".into()))
+    );
     let (st, reason) = status(&plan, &r, "x");
     assert_eq!(st, Status::Error);
     assert!(reason.unwrap_or_default().contains("scripted panic"));
@@ -109,32 +148,67 @@ fn statuses_for_pass_fail_target_failure_probe_bug_and_panic() {
 
 #[test]
 fn timeout_bounds_an_attempt() {
-    let text = format!("[checklist]\ntimeout = \"100ms\"\n{}", item("slow", "sleep_ms = 5000"));
+    let text = format!(
+        "[checklist]\ntimeout = \"100ms\"\n{}",
+        item("slow", "sleep_ms = 5000")
+    );
     let t0 = std::time::Instant::now();
     let (plan, r) = run_text(&text, Arc::default());
     assert!(t0.elapsed() < Duration::from_secs(2));
-    assert_eq!(status(&plan, &r, "slow"), (Status::Fail, Some("timed out after 100ms".into())));
+    assert_eq!(
+        status(&plan, &r, "slow"),
+        (Status::Fail, Some("timed out after 100ms".into()))
+    );
 }
 
 #[test]
 fn needs_wait_and_skip() {
-    let text = [item("a", "sleep_ms = 50"), item("b", "needs = [\"a\"]"), item("c", "mode = \"fail\""), item("d", "needs = [\"c\"]"), item("e", "needs = [\"d\"]")].concat();
+    let text = [
+        item("a", "sleep_ms = 50"),
+        item("b", "needs = [\"a\"]"),
+        item("c", "mode = \"fail\""),
+        item("d", "needs = [\"c\"]"),
+        item("e", "needs = [\"d\"]"),
+    ]
+    .concat();
     let (plan, r) = run_text(&text, Arc::default());
     assert_eq!(status(&plan, &r, "b").0, Status::Pass);
-    assert_eq!(status(&plan, &r, "d"), (Status::Skip, Some("needs \"c\", which did not pass (fail)".into())));
-    assert_eq!(status(&plan, &r, "e"), (Status::Skip, Some("needs \"d\", which did not pass (skip)".into())));
+    assert_eq!(
+        status(&plan, &r, "d"),
+        (
+            Status::Skip,
+            Some("needs \"c\", which did not pass (fail)".into())
+        )
+    );
+    assert_eq!(
+        status(&plan, &r, "e"),
+        (
+            Status::Skip,
+            Some("needs \"d\", which did not pass (skip)".into())
+        )
+    );
 }
 
 #[test]
 fn global_and_per_host_limits_hold() {
     let probe = Arc::new(ScriptProbe::default());
-    let text: String = (0..20).map(|i| item(&format!("i{i}"), "sleep_ms = 30")).collect();
-    let (_, _) = run_text(&format!("[checklist]\nconcurrency = 3\n{text}"), probe.clone());
+    let text: String = (0..20)
+        .map(|i| item(&format!("i{i}"), "sleep_ms = 30"))
+        .collect();
+    let (_, _) = run_text(
+        &format!("[checklist]\nconcurrency = 3\n{text}"),
+        probe.clone(),
+    );
     assert_eq!(probe.peak.load(Ordering::SeqCst), 3);
 
     let probe = Arc::new(ScriptProbe::default());
-    let text: String = (0..20).map(|i| item(&format!("i{i}"), "sleep_ms = 30\nhost = \"db:5432\"")).collect();
-    let (_, _) = run_text(&format!("[checklist]\nconcurrency = 64\nper_host = 2\n{text}"), probe.clone());
+    let text: String = (0..20)
+        .map(|i| item(&format!("i{i}"), "sleep_ms = 30\nhost = \"db:5432\""))
+        .collect();
+    let (_, _) = run_text(
+        &format!("[checklist]\nconcurrency = 64\nper_host = 2\n{text}"),
+        probe.clone(),
+    );
     assert_eq!(probe.peak.load(Ordering::SeqCst), 2);
 }
 
@@ -145,7 +219,11 @@ fn hold_samples_the_whole_window() {
     let (plan, r) = run_text(&text, Arc::default());
     // Samples at +0, +100, +200 and +300 ms: the whole window is observed.
     assert!(t0.elapsed() >= Duration::from_millis(300));
-    let i = plan.items.iter().position(|p| p.item.id == "h").expect("id");
+    let i = plan
+        .items
+        .iter()
+        .position(|p| p.item.id == "h")
+        .expect("id");
     assert_eq!(r.outcomes[i].status, Status::Pass);
     assert_eq!(r.outcomes[i].attempts, 4);
 }
@@ -156,9 +234,20 @@ fn cancellation_reports_unfinished_items() {
     let text = [item("quick", ""), item("slow", "sleep_ms = 10000")].concat();
     let list = checklist::parse("t.toml", &text, &[], &catalog).expect("valid");
     let env = |_: &str| None;
-    let req = PlanRequest { environment: None, vars: vec![], selection: Selection::default(), timeout: None, concurrency: None, env: &env };
+    let req = PlanRequest {
+        environment: None,
+        vars: vec![],
+        selection: Selection::default(),
+        timeout: None,
+        concurrency: None,
+        env: &env,
+    };
     let plan = plan::plan(&list, &catalog, &req).expect("plan");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
     let r = rt.block_on(async move {
@@ -171,7 +260,13 @@ fn cancellation_reports_unfinished_items() {
     assert!(r.interrupted);
     assert_eq!(r.outcomes[0].status, Status::Pass);
     assert_eq!(r.outcomes[1].status, Status::Error);
-    assert!(r.outcomes[1].reason.as_deref().unwrap_or_default().starts_with("cancelled"));
+    assert!(
+        r.outcomes[1]
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("cancelled")
+    );
 }
 
 #[test]
@@ -186,9 +281,19 @@ fn budgets_account_for_hold_windows_and_needs() {
     let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
     let list = checklist::parse("t.toml", &text, &[], &catalog).expect("valid");
     let env = |_: &str| None;
-    let req = PlanRequest { environment: None, vars: vec![], selection: Selection::default(), timeout: None, concurrency: None, env: &env };
+    let req = PlanRequest {
+        environment: None,
+        vars: vec![],
+        selection: Selection::default(),
+        timeout: None,
+        concurrency: None,
+        env: &env,
+    };
     let plan = plan::plan(&list, &catalog, &req).expect("plan");
-    assert_eq!(hold_samples(Duration::from_secs(900), Duration::from_secs(30)), 31);
+    assert_eq!(
+        hold_samples(Duration::from_secs(900), Duration::from_secs(30)),
+        31
+    );
     assert_eq!(item_budget(&plan.items[0]), Duration::from_secs(902));
     // Two retries: three 2 s attempts plus 200 ms and 400 ms of backoff.
     assert_eq!(item_budget(&plan.items[1]), Duration::from_millis(6600));

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -30,12 +30,17 @@ pub const EXPIRING_DAYS: i32 = 10;
 pub const WRONG_HOST: &str = "wrong-host.demo.test";
 /// What the "garbage" listener sends instead of a ServerHello.
 pub const GARBAGE: &[u8] = b"SSH-2.0-OpenSSH_9.6 not TLS at all\r\n\x00\xff\xfe\x7f";
+/// The "OCSP response" the valid listener staples: a DER OCSPResponse with status
+/// `successful` and no body. Clients only see that something was stapled (the tls
+/// probe reports presence and never contacts an OCSP responder).
+pub const OCSP_PLACEHOLDER: &[u8] = &[0x30, 0x03, 0x0a, 0x01, 0x00];
 /// How long a connection is kept before the server gives up on it.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(10);
 
 /// The running TLS listeners. Dropping them stops every one.
 pub struct TlsListeners {
-    /// Valid chain (leaf + testbed CA) for localhost, 127.0.0.1, ::1 and api.demo.test; TLS 1.2 and 1.3.
+    /// Valid chain (leaf + testbed CA) for localhost, 127.0.0.1, ::1 and api.demo.test;
+    /// TLS 1.2 and 1.3; staples a placeholder OCSP response (presence only).
     pub valid: SocketAddr,
     /// Valid chain whose leaf expires in 10 days (and an hour).
     pub expiring: SocketAddr,
@@ -45,7 +50,7 @@ pub struct TlsListeners {
     pub wronghost: SocketAddr,
     /// A self-signed leaf for the API's names, not issued by the testbed CA.
     pub selfsigned: SocketAddr,
-    /// Valid chain; also answers a TLS 1.1 ClientHello (TLS 1.0 is refused).
+    /// Valid chain, no OCSP stapling; also answers a TLS 1.1 ClientHello (TLS 1.0 is refused).
     pub legacy: SocketAddr,
     /// Sends bytes that are not TLS (an SSH banner and binary junk) to whatever connects.
     pub garbage: SocketAddr,
@@ -70,7 +75,8 @@ impl TlsListeners {
         let chain_of = |(leaf, key): (CertificateDer<'static>, Vec<u8>)| {
             server_config(vec![leaf, pki.ca_der.clone()], key)
         };
-        let valid = pki.server_config()?;
+        let valid = stapled(pki.issue(API_NAMES, now - day, now + day * 90)?, pki)?;
+        let legacy = pki.server_config()?;
         let expiring = chain_of(pki.issue(
             API_NAMES,
             now - day * 80,
@@ -93,12 +99,12 @@ impl TlsListeners {
             }
         };
         let listeners = [
-            tls(valid.clone(), false).await?,
+            tls(valid, false).await?,
             tls(expiring, false).await?,
             tls(expired, false).await?,
             tls(wronghost, false).await?,
             tls(selfsigned, false).await?,
-            tls(valid, true).await?,
+            tls(legacy, true).await?,
         ];
         let addrs: Vec<SocketAddr> = listeners.iter().map(|(_, a, _, _)| *a).collect();
         for (l, _, acceptor, legacy) in listeners {
@@ -141,6 +147,26 @@ impl Drop for TlsListeners {
             t.abort();
         }
     }
+}
+
+/// A server config like [`server_config`] that also staples [`OCSP_PLACEHOLDER`].
+fn stapled(
+    (leaf, key): (CertificateDer<'static>, Vec<u8>),
+    pki: &TestPki,
+) -> Result<rustls::ServerConfig, TestbedError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(err)?
+        .with_no_client_auth()
+        .with_single_cert_with_ocsp(
+            vec![leaf, pki.ca_der.clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+            OCSP_PLACEHOLDER.to_vec(),
+        )
+        .map_err(err)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
 }
 
 async fn serve(listener: TcpListener, acceptor: TlsAcceptor, legacy: bool) {

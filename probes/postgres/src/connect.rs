@@ -74,7 +74,6 @@ fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::Client
     Ok(cfg)
 }
 
-
 /// `verify-ca` (chain only) and `verify-full` (chain and name) over webpki.
 #[derive(Debug)]
 struct ChainCheck {

@@ -410,7 +410,7 @@ mod tests {
             f["accepts"],
             json!({"tls1_0": false, "tls1_1": false, "tls1_2": true, "tls1_3": true})
         );
-        assert_eq!(f["ocsp_stapled"], false);
+        assert_eq!(f["ocsp_stapled"], true, "the valid listener staples");
     }
 
     #[tokio::test]
@@ -433,6 +433,10 @@ mod tests {
             json!({"tls1_0": false, "tls1_1": true, "tls1_2": true, "tls1_3": true})
         );
         assert_eq!(f["chain_valid"], true);
+        assert_eq!(
+            f["ocsp_stapled"], false,
+            "the legacy listener does not staple"
+        );
     }
 
     #[tokio::test]

@@ -419,6 +419,5 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -2,11 +2,19 @@
 
 use std::sync::Arc;
 
-use crate::probe::{BoxFuture, Catalog, Facts, Failure, Observer, OptionProblem, Options, Probe, ProbeDescriptor, parse_options};
+use crate::probe::{
+    BoxFuture, Catalog, Facts, Failure, Observer, OptionProblem, Options, Probe, ProbeDescriptor,
+    parse_options,
+};
 
 use super::*;
 
-static DESC: ProbeDescriptor = ProbeDescriptor { name: "http", options: &["url", "samples"], facts: &["status", "json"], secret_options: &[] };
+static DESC: ProbeDescriptor = ProbeDescriptor {
+    name: "http",
+    options: &["url", "samples"],
+    facts: &["status", "json"],
+    secret_options: &[],
+};
 
 struct FakeHttp;
 
@@ -48,7 +56,18 @@ fn catalog() -> Catalog {
 fn problems(text: &str) -> Vec<String> {
     match parse("t.toml", text, &[], &catalog()) {
         Ok(_) => vec![],
-        Err(e) => e.problems.iter().map(|p| format!("{}: {} | {}", p.location, p.message, p.hint.clone().unwrap_or_default())).collect(),
+        Err(e) => e
+            .problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}: {} | {}",
+                    p.location,
+                    p.message,
+                    p.hint.clone().unwrap_or_default()
+                )
+            })
+            .collect(),
     }
 }
 
@@ -59,8 +78,14 @@ fn a_valid_checklist_loads_with_defaults() {
     assert_eq!((c.pass_score, c.concurrency, c.per_host), (100, 64, 8));
     assert_eq!(c.items[0].severity, Severity::Normal);
     assert_eq!(c.items[0].line, 7);
-    let Check::Probe { expect, .. } = &c.items[0].check else { panic!("probe item") };
-    assert_eq!(expect[0].source(), "status == 200", "default expectations apply");
+    let Check::Probe { expect, .. } = &c.items[0].check else {
+        panic!("probe item")
+    };
+    assert_eq!(
+        expect[0].source(),
+        "status == 200",
+        "default expectations apply"
+    );
     assert!(matches!(c.items[1].check, Check::Manual));
 }
 
@@ -97,7 +122,10 @@ fn expressions_are_compiled_and_their_names_checked() {
     let text = "[vars]\nlimit = 5\n\n[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\nexpect = [\"status == 200 && json.n < limit\", \"statsu == 1\", \"status ==\"]\n";
     let joined = problems(text).join("\n");
     assert!(joined.contains("`statsu == 1` reads `statsu`, which is neither a http fact nor a var | did you mean `status`?"), "{joined}");
-    assert!(joined.contains("expression `status ==` does not parse"), "{joined}");
+    assert!(
+        joined.contains("expression `status ==` does not parse"),
+        "{joined}"
+    );
     assert!(!joined.contains("limit"), "vars are valid names: {joined}");
 }
 
@@ -106,17 +134,29 @@ fn manual_and_probe_conflicts() {
     let text = "[[item]]\nid = \"a\"\nmanual = true\nprobe = \"http\"\n\n[[item]]\nid = \"b\"\n\n[[item]]\nid = \"c\"\nprobe = \"htpp\"\n";
     let joined = problems(text).join("\n");
     assert!(joined.contains("a manual item has no probe"), "{joined}");
-    assert!(joined.contains("item \"b\": item has neither `probe` nor `manual = true`"), "{joined}");
-    assert!(joined.contains("unknown probe \"htpp\" | did you mean \"http\"?"), "{joined}");
+    assert!(
+        joined.contains("item \"b\": item has neither `probe` nor `manual = true`"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("unknown probe \"htpp\" | did you mean \"http\"?"),
+        "{joined}"
+    );
 }
 
 #[test]
 fn hold_every_within_rules() {
     let text = "[[item]]\nid = \"a\"\nmanual = true\nhold = \"1m\"\n\n[[item]]\nid = \"b\"\nmanual = true\nhold = \"1m\"\nevery = \"2m\"\nwithin = \"1m\"\n";
     let joined = problems(text).join("\n");
-    assert!(joined.contains("`hold` and `every` go together"), "{joined}");
+    assert!(
+        joined.contains("`hold` and `every` go together"),
+        "{joined}"
+    );
     assert!(joined.contains("`every` is longer than `hold`"), "{joined}");
-    assert!(joined.contains("`within` and `hold` exclude each other"), "{joined}");
+    assert!(
+        joined.contains("`within` and `hold` exclude each other"),
+        "{joined}"
+    );
 }
 
 #[test]
