@@ -89,16 +89,7 @@ pub struct DiffArgs {
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            None
-        }
-    }
+    crate::runtime().ok()
 }
 
 fn store_failed(e: &HistoryError) -> u8 {

@@ -128,6 +128,18 @@ pub fn default_file() -> PathBuf {
     PathBuf::from("preflight.toml")
 }
 
+/// The tokio runtime every command runs on; on failure says why and gives the
+/// internal-error exit code.
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: failed to start the async runtime: {e}");
+            EXIT_INTERNAL
+        })
+}
+
 /// Prints a user-facing error with miette to stderr.
 pub fn report_error(err: impl miette::Diagnostic + Send + Sync + 'static) {
     eprintln!("{:?}", miette::Report::new(err));

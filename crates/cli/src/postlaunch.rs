@@ -138,15 +138,9 @@ impl PostRun {
 
     /// Records, diffs and notifies; returns the final exit code.
     pub fn finish(self, report: &Report, interrupted: bool, code: u8) -> u8 {
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let rt = match crate::runtime() {
             Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("error: failed to start the async runtime: {e}");
-                return EXIT_INTERNAL;
-            }
+            Err(code) => return code,
         };
         rt.block_on(self.finish_async(report, interrupted, code))
     }

@@ -214,15 +214,8 @@ pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<()
 
 /// Runs a plan on a fresh runtime with Ctrl-C handling and an optional progress bar.
 pub fn sweep(plan: Plan, catalog: Catalog, progress: bool) -> Option<(Report, bool)> {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return None;
-        }
+    let Ok(rt) = crate::runtime() else {
+        return None;
     };
     rt.block_on(sweep_async(plan, catalog, progress))
 }
@@ -269,15 +262,9 @@ pub fn demo_command(format: &str) -> u8 {
         Ok(f) => f,
         Err(c) => return c,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return EXIT_INTERNAL;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async move {
         let bed = match preflight_testbed::Testbed::start().await {
@@ -328,15 +315,9 @@ pub fn demo_command(format: &str) -> u8 {
 
 /// `preflight testbed`: serve until Ctrl-C, printing the vars to target it.
 pub fn testbed_command() -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return EXIT_INTERNAL;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async {
         let bed = match preflight_testbed::Testbed::start().await {

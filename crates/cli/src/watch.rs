@@ -81,15 +81,9 @@ pub fn watch_command(args: WatchArgs) -> u8 {
         eprintln!("error: --count must be at least 1");
         return EXIT_USAGE;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return EXIT_INTERNAL;
-        }
+        Err(code) => return code,
     };
     rt.block_on(watch_loop(args, every, until, timeout))
 }

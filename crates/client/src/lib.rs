@@ -143,6 +143,24 @@ pub fn http_client_builder(
         .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION"))))
 }
 
+/// Parses an `http://` or `https://` URL with a host; the error is a reason fragment.
+pub fn parse_http_url(text: &str) -> Result<reqwest::Url, String> {
+    let url =
+        reqwest::Url::parse(text).map_err(|e| format!("\"{text}\" is not a valid URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(format!(
+                "unsupported URL scheme \"{other}\" (use http or https)"
+            ));
+        }
+    }
+    if url.host_str().is_none() {
+        return Err(format!("\"{text}\" has no host"));
+    }
+    Ok(url)
+}
+
 /// A short, URL-free description of a transport error: "connection refused by
 /// host:port", "TLS handshake with host:port failed: …", "request to … timed out".
 /// The URL is left out because it may carry a token.
@@ -287,6 +305,21 @@ mod tests {
                 format!("connection refused by {}", bed.closed_addr())
             );
         });
+    }
+
+    #[test]
+    fn only_http_urls_with_a_host() {
+        assert!(parse_http_url("https://api.example.test/x").is_ok());
+        assert!(
+            parse_http_url("ftp://x")
+                .unwrap_err()
+                .contains("unsupported URL scheme")
+        );
+        assert!(
+            parse_http_url("not a url")
+                .unwrap_err()
+                .contains("is not a valid URL")
+        );
     }
 
     #[test]

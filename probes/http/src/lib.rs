@@ -148,7 +148,7 @@ impl Probe for HttpProbe {
             })
         };
         if !opts.url.contains("${")
-            && let Err(e) = parse_url(&opts.url)
+            && let Err(e) = preflight_client::parse_http_url(&opts.url)
         {
             bad("url", e);
         }
@@ -187,7 +187,7 @@ impl Probe for HttpProbe {
 
     fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
         let opts: HttpOptions = parse_options(options).map_err(|p| p.message)?;
-        let url = parse_url(&opts.url)?;
+        let url = preflight_client::parse_http_url(&opts.url)?;
         let method = match &opts.method {
             Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
                 .map_err(|_| format!("\"{m}\" is not an HTTP method"))?,
@@ -243,22 +243,6 @@ impl Probe for HttpProbe {
             host,
         }))
     }
-}
-
-fn parse_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("\"{text}\" is not a valid URL: {e}"))?;
-    match url.scheme() {
-        "http" | "https" => {}
-        other => {
-            return Err(format!(
-                "unsupported URL scheme \"{other}\" (use http or https)"
-            ));
-        }
-    }
-    if url.host_str().is_none() {
-        return Err(format!("\"{text}\" has no host"));
-    }
-    Ok(url)
 }
 
 struct HttpObserver {

@@ -155,7 +155,7 @@ impl Probe for WebhookProbe {
             })
         };
         if !templated(&opts.url)
-            && let Err(e) = parse_url(&opts.url)
+            && let Err(e) = preflight_client::parse_http_url(&opts.url)
         {
             bad("url", e);
         }
@@ -248,7 +248,7 @@ impl Probe for WebhookProbe {
 
     fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
         let opts: WebhookOptions = parse_options(options).map_err(|p| p.message)?;
-        let url = parse_url(&opts.url)?;
+        let url = preflight_client::parse_http_url(&opts.url)?;
         let scheme = parse_scheme(&opts.scheme)?;
         let encoding = match &opts.encoding {
             Some(e) => parse_encoding(e)?,
@@ -288,22 +288,6 @@ impl Probe for WebhookProbe {
             host,
         }))
     }
-}
-
-fn parse_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("\"{text}\" is not a valid URL: {e}"))?;
-    match url.scheme() {
-        "http" | "https" => {}
-        other => {
-            return Err(format!(
-                "unsupported URL scheme \"{other}\" (use http or https)"
-            ));
-        }
-    }
-    if url.host_str().is_none() {
-        return Err(format!("\"{text}\" has no host"));
-    }
-    Ok(url)
 }
 
 struct WebhookObserver {
