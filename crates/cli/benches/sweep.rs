@@ -72,10 +72,12 @@ fn main() {
     println!(
         "sweep of {ITEMS} http items, 100 ms server delay, concurrency 256, per_host 256 ({RUNS} runs each)"
     );
-    for (label, var) in [
-        ("http/1.1 plain", "api_plain"),
-        ("https (h2, TLS 1.3)", "api"),
-    ] {
+    let runs: [(&str, &str, bool); 3] = [
+        ("http/1.1 plain", "api_plain", false),
+        ("https (h2, TLS 1.3)", "api", false),
+        ("http/1.1 + history", "api_plain", true),
+    ];
+    for (label, var, history) in runs {
         let file = dir.path().join(format!("bench-{var}.toml"));
         std::fs::write(&file, checklist(var)).expect("write checklist");
         let mut args = vec![
@@ -87,6 +89,11 @@ fn main() {
             "--output".into(),
             dir.path().join("out.json").display().to_string(),
         ];
+        if !history {
+            // The sweep itself; recording in the history store is measured by
+            // `cargo bench -p preflight-history` and by the third line.
+            args.push("--no-history".into());
+        }
         args.extend(vars.iter().cloned());
         let mut walls = Vec::new();
         let mut peak = 0;

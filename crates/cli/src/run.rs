@@ -17,13 +17,16 @@ use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_NO_GO, EXIT_USAGE, PlanArgs, registry, 
 /// The demo checklist, shipped in `config/demo.toml`.
 pub const DEMO_CHECKLIST: &str = include_str!("../../../config/demo.toml");
 
+/// The line of `config/demo.toml` above which the demo inserts its Postgres items.
+const KNOWN_BAD_MARKER: &str = "# ---- known-bad targets";
+
 #[derive(Args)]
 pub struct RunArgs {
     /// Checklist file (default ./preflight.toml).
     file: Option<PathBuf>,
     #[command(flatten)]
     plan: PlanArgs,
-    /// Report format: human, json, markdown or junit (repeat, paired in order with --output).
+    /// Report format: human, json, markdown, junit or prometheus (repeat, paired in order with --output).
     #[arg(long = "format", value_name = "FORMAT")]
     formats: Vec<String>,
     /// Write the report to PATH instead of stdout (repeat, paired with --format).
@@ -276,7 +279,17 @@ pub fn demo_command(format: &str) -> u8 {
         };
         let file = bed.dir().join("demo.toml");
         let pg = crate::demo_postgres::start(bed.dir().to_path_buf()).await;
-        if let Err(e) = std::fs::write(&file, format!("{DEMO_CHECKLIST}{}", pg.items())) {
+        // Postgres items go before the known-bad section, so sections stay in order.
+        let checklist = match DEMO_CHECKLIST.find(KNOWN_BAD_MARKER) {
+            Some(at) => format!(
+                "{}{}\n{}",
+                &DEMO_CHECKLIST[..at],
+                pg.items().trim_start(),
+                &DEMO_CHECKLIST[at..]
+            ),
+            None => format!("{DEMO_CHECKLIST}{}", pg.items()),
+        };
+        if let Err(e) = std::fs::write(&file, checklist) {
             eprintln!("error: failed to write {}: {e}", file.display());
             return EXIT_INTERNAL;
         }
