@@ -52,7 +52,7 @@ enum Command {
     Check(check::CheckArgs),
     /// Turn a Markdown checklist into a checklist file (TOML on stdout or -o FILE).
     Import(import::ImportArgs),
-    /// Record that a person checked a manual item (appends to <checklist>.attest.toml).
+    /// Record that a person checked a manual item (appends to `CHECKLIST.attest.toml`).
     Attest(attest::AttestArgs),
     /// List the runs recorded in history.
     History(history::HistoryArgs),
@@ -72,7 +72,7 @@ enum Command {
 /// Options shared by commands that build a plan.
 #[derive(Args, Clone, Default)]
 pub struct PlanArgs {
-    /// Environment whose [environments.NAME.vars] override [vars].
+    /// Environment whose `[environments.NAME.vars]` override `[vars]`.
     #[arg(long = "env", value_name = "NAME")]
     pub environment: Option<String>,
     /// Run only items whose phases include P.

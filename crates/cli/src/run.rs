@@ -32,10 +32,10 @@ pub struct RunArgs {
     /// Write the report to PATH instead of stdout (repeat, paired with --format).
     #[arg(long = "output", value_name = "PATH")]
     outputs: Vec<PathBuf>,
-    /// Items in flight at once (overrides [checklist] concurrency).
+    /// Items in flight at once (overrides the checklist's `concurrency`).
     #[arg(long)]
     concurrency: Option<usize>,
-    /// Default per-item timeout (overrides [checklist] timeout), e.g. 5s.
+    /// Default per-item timeout (overrides the checklist's `timeout`), e.g. 5s.
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
     /// Never draw the progress bar.

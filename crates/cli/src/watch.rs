@@ -43,10 +43,10 @@ pub struct WatchArgs {
         hide_env_values = true
     )]
     store: Option<String>,
-    /// Items in flight at once (overrides [checklist] concurrency).
+    /// Items in flight at once (overrides the checklist's `concurrency`).
     #[arg(long)]
     concurrency: Option<usize>,
-    /// Default per-item timeout (overrides [checklist] timeout), e.g. 5s.
+    /// Default per-item timeout (overrides the checklist's `timeout`), e.g. 5s.
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
 }

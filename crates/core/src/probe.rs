@@ -51,6 +51,16 @@ pub struct OptionProblem {
     pub message: String,
 }
 
+impl OptionProblem {
+    /// A problem with the option `key`.
+    pub fn at(key: &str, message: impl Into<String>) -> OptionProblem {
+        OptionProblem {
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
 /// A probe kind. Implementations live in `probes/<name>`.
 pub trait Probe: Send + Sync {
     /// What the probe accepts and reports.

@@ -90,12 +90,7 @@ impl Probe for DnsProbe {
             Err(p) => return vec![p],
         };
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| {
-            problems.push(OptionProblem {
-                key: Some(key.into()),
-                message,
-            })
-        };
+        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
         if !opts.name.contains("${")
             && let Err(e) = parse_name(&opts.name)
         {

@@ -141,12 +141,7 @@ impl Probe for HttpProbe {
             Err(p) => return vec![p],
         };
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| {
-            problems.push(OptionProblem {
-                key: Some(key.into()),
-                message,
-            })
-        };
+        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
         if !opts.url.contains("${")
             && let Err(e) = preflight_client::parse_http_url(&opts.url)
         {

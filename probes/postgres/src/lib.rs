@@ -128,12 +128,7 @@ impl Probe for PostgresProbe {
             Err(p) => return vec![p],
         };
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| {
-            problems.push(OptionProblem {
-                key: Some(key.into()),
-                message,
-            })
-        };
+        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
         if literal(&opts.dsn)
             && let Err(e) = Dsn::parse(&opts.dsn)
         {

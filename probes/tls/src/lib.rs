@@ -163,12 +163,7 @@ impl Probe for TlsProbe {
             Err(p) => return vec![p],
         };
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| {
-            problems.push(OptionProblem {
-                key: Some(key.into()),
-                message,
-            })
-        };
+        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
         if !opts.host.contains("${")
             && let Err(e) = parse_host(&opts.host)
         {

@@ -148,12 +148,7 @@ impl Probe for WebhookProbe {
             Err(p) => return vec![p],
         };
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| {
-            problems.push(OptionProblem {
-                key: Some(key.into()),
-                message,
-            })
-        };
+        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
         if !templated(&opts.url)
             && let Err(e) = preflight_client::parse_http_url(&opts.url)
         {
