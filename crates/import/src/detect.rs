@@ -349,16 +349,22 @@ fn latency(text: &str, names: &HostNames) -> Option<Detection> {
     })
 }
 
+/// The `${var}` for the host a line names (or the app's domain when it only says
+/// "domain"); `None` when the line names no host at all.
+fn named_host(text: &str, names: &HostNames, vars: &mut Vec<VarNeed>) -> Option<String> {
+    match hosts(text).first() {
+        Some(h) => Some(host_var(names, h, vars)),
+        None if DOMAIN_WORD.is_match(text) => Some(domain_var(vars).to_string()),
+        None => None,
+    }
+}
+
 fn hsts(text: &str, names: &HostNames) -> Option<Detection> {
     if !HSTS_WORDS.is_match(text) {
         return None;
     }
     let mut vars = Vec::new();
-    let host = match hosts(text).first() {
-        Some(h) => host_var(names, h, &mut vars),
-        None if DOMAIN_WORD.is_match(text) => domain_var(&mut vars).to_string(),
-        None => return None,
-    };
+    let host = named_host(text, names, &mut vars)?;
     Some(Detection {
         probe: "http",
         options: vec![("url", s(&format!("https://${{{host}}}/")))],
@@ -373,11 +379,7 @@ fn tls(text: &str, names: &HostNames) -> Option<Detection> {
         return None;
     }
     let mut vars = Vec::new();
-    let host = match hosts(text).first() {
-        Some(h) => host_var(names, h, &mut vars),
-        None if DOMAIN_WORD.is_match(text) => domain_var(&mut vars).to_string(),
-        None => return None,
-    };
+    let host = named_host(text, names, &mut vars)?;
     Some(Detection {
         probe: "tls",
         options: vec![("host", s(&format!("${{{host}}}")))],

@@ -84,9 +84,9 @@ impl Observer for ScriptObserver {
     }
 }
 
-fn run_text(text: &str, probe: Arc<ScriptProbe>) -> (Plan, RunResult) {
-    let catalog = Catalog::new(vec![probe]);
-    let list = checklist::parse("t.toml", text, &[], &catalog).expect("valid");
+/// Validates and plans `text` with the scripted probe, plus a runtime to run it on.
+fn plan_text(text: &str, catalog: &Catalog) -> (Plan, tokio::runtime::Runtime) {
+    let list = checklist::parse("t.toml", text, &[], catalog).expect("valid");
     let env = |_: &str| None;
     let req = PlanRequest {
         environment: None,
@@ -96,12 +96,18 @@ fn run_text(text: &str, probe: Arc<ScriptProbe>) -> (Plan, RunResult) {
         concurrency: None,
         env: &env,
     };
-    let plan = plan::plan(&list, &catalog, &req).expect("plan");
+    let plan = plan::plan(&list, catalog, &req).expect("plan");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("rt");
+    (plan, rt)
+}
+
+fn run_text(text: &str, probe: Arc<ScriptProbe>) -> (Plan, RunResult) {
+    let catalog = Catalog::new(vec![probe]);
+    let (plan, rt) = plan_text(text, &catalog);
     let result = rt.block_on(run(plan.clone(), catalog, |_| {}, CancellationToken::new()));
     (plan, result)
 }
@@ -232,22 +238,7 @@ fn hold_samples_the_whole_window() {
 fn cancellation_reports_unfinished_items() {
     let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
     let text = [item("quick", ""), item("slow", "sleep_ms = 10000")].concat();
-    let list = checklist::parse("t.toml", &text, &[], &catalog).expect("valid");
-    let env = |_: &str| None;
-    let req = PlanRequest {
-        environment: None,
-        vars: vec![],
-        selection: Selection::default(),
-        timeout: None,
-        concurrency: None,
-        env: &env,
-    };
-    let plan = plan::plan(&list, &catalog, &req).expect("plan");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let (plan, rt) = plan_text(&text, &catalog);
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
     let r = rt.block_on(async move {
