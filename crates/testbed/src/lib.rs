@@ -53,6 +53,10 @@ pub struct Testbed {
     http: SocketAddr,
     hang: SocketAddr,
     closed: SocketAddr,
+    /// Bound but never listening: connections are refused, and no other server can be
+    /// given the port while the testbed runs (a freed port could be reused by a
+    /// parallel test and stop being "closed").
+    _closed_socket: tokio::net::TcpSocket,
     pki: TestPki,
     dir: tempfile::TempDir,
     tasks: Vec<JoinHandle<()>>,
@@ -73,10 +77,9 @@ impl Testbed {
         let https_l = TcpListener::bind("127.0.0.1:0").await?;
         let http_l = TcpListener::bind("127.0.0.1:0").await?;
         let hang_l = TcpListener::bind("127.0.0.1:0").await?;
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-            l.local_addr()?
-        };
+        let closed_socket = tokio::net::TcpSocket::new_v4()?;
+        closed_socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let closed = closed_socket.local_addr()?;
         let (https, http, hang) = (
             https_l.local_addr()?,
             http_l.local_addr()?,
@@ -95,6 +98,7 @@ impl Testbed {
             http,
             hang,
             closed,
+            _closed_socket: closed_socket,
             pki,
             dir,
             tasks,

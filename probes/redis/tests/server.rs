@@ -194,7 +194,10 @@ async fn password_and_acl_user_from_the_url() {
 
 #[tokio::test]
 async fn refused_garbage_and_closing_servers_fail_the_item() {
-    let closed = free_port();
+    // Bound but not listening: refused, and the port stays out of other tests' hands.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(([127, 0, 0, 1], 0).into()).expect("bind");
+    let closed = socket.local_addr().expect("addr").port();
     let e = observe(json!({"url": format!("redis://127.0.0.1:{closed}")}))
         .await
         .expect_err("refused");

@@ -269,10 +269,11 @@ mod tests {
 
     #[tokio::test]
     async fn closed_port_is_a_fact_not_a_failure() {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        };
+        // Bound but not listening: refused, and the port cannot be handed to another
+        // test's server meanwhile.
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(([127, 0, 0, 1], 0).into()).expect("bind");
+        let port = socket.local_addr().expect("addr").port();
         let f = observe("127.0.0.1", port).await;
         assert_eq!(f["connected"], false);
         assert_eq!(f["error"], "connection refused");
