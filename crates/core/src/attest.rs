@@ -278,14 +278,7 @@ mod tests {
         let text = "[checklist]\nname = \"d\"\n[[item]]\nid = \"m\"\nmanual = true\n";
         let list = crate::checklist::parse("d.toml", text, &[], &Catalog::default()).unwrap();
         let env = |_: &str| None;
-        let req = PlanRequest {
-            environment: None,
-            vars: vec![],
-            selection: Default::default(),
-            timeout: None,
-            concurrency: None,
-            env: &env,
-        };
+        let req = PlanRequest::with_env(&env);
         let mut p = plan(&list, &Catalog::default(), &req).unwrap();
         let log = parse(
             "d.attest.toml",

@@ -103,14 +103,7 @@ mod tests {
         assert_eq!(list.notify.as_ref().unwrap().on, NotifyOn::Failure);
         assert!(list.env_refs.contains("HOOK"));
         let env = |n: &str| (n == "HOOK").then(|| "https://hooks.example/T0/B0/s3cr3t".to_string());
-        let req = PlanRequest {
-            environment: None,
-            vars: vec![],
-            selection: Default::default(),
-            timeout: None,
-            concurrency: None,
-            env: &env,
-        };
+        let req = PlanRequest::with_env(&env);
         let p = plan(&list, &Catalog::default(), &req).unwrap();
         let n = p.notify.unwrap().unwrap();
         assert_eq!(

@@ -40,6 +40,21 @@ pub struct PlanRequest<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
 }
 
+impl<'a> PlanRequest<'a> {
+    /// Everything from the checklist (no `--env`, `--var`, selection or overrides),
+    /// `${env:…}` read through `env`.
+    pub fn with_env(env: &'a dyn Fn(&str) -> Option<String>) -> PlanRequest<'a> {
+        PlanRequest {
+            environment: None,
+            vars: Vec::new(),
+            selection: Selection::default(),
+            timeout: None,
+            concurrency: None,
+            env,
+        }
+    }
+}
+
 /// One item ready to run.
 #[derive(Debug, Clone)]
 pub struct PlannedItem {

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use preflight_core::probe::{BoxFuture, OptionProblem};
 use preflight_core::{
-    Catalog, Facts, Failure, Observer, Options, Probe, ProbeDescriptor, Selection, Status,
-    checklist, plan,
+    Catalog, Facts, Failure, Observer, Options, Probe, ProbeDescriptor, Status, checklist, plan,
 };
 use serde_json::json;
 
@@ -88,14 +87,7 @@ impl Observer for ScriptObserver {
 fn plan_text(text: &str, catalog: &Catalog) -> (Plan, tokio::runtime::Runtime) {
     let list = checklist::parse("t.toml", text, &[], catalog).expect("valid");
     let env = |_: &str| None;
-    let req = PlanRequest {
-        environment: None,
-        vars: vec![],
-        selection: Selection::default(),
-        timeout: None,
-        concurrency: None,
-        env: &env,
-    };
+    let req = PlanRequest::with_env(&env);
     let plan = plan::plan(&list, catalog, &req).expect("plan");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -272,14 +264,7 @@ fn budgets_account_for_hold_windows_and_needs() {
     let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
     let list = checklist::parse("t.toml", &text, &[], &catalog).expect("valid");
     let env = |_: &str| None;
-    let req = PlanRequest {
-        environment: None,
-        vars: vec![],
-        selection: Selection::default(),
-        timeout: None,
-        concurrency: None,
-        env: &env,
-    };
+    let req = PlanRequest::with_env(&env);
     let plan = plan::plan(&list, &catalog, &req).expect("plan");
     assert_eq!(
         hold_samples(Duration::from_secs(900), Duration::from_secs(30)),
