@@ -15,10 +15,12 @@ pub mod attest;
 pub mod checklist;
 pub mod error;
 pub mod expect;
+pub mod names;
 pub mod notify;
 pub mod plan;
 pub mod probe;
 pub mod redact;
+pub mod schema;
 pub mod template;
 pub mod tree;
 pub mod verdict;
@@ -26,7 +28,10 @@ pub mod verdict;
 pub use checklist::{Check, Checklist, Item, Severity};
 pub use error::{CoreError, InvalidChecklist};
 pub use plan::{Plan, PlanRequest, PlannedItem, Selection};
-pub use probe::{Catalog, Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+pub use probe::{
+    AnyProbe, Blame, Catalog, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe,
+    ProbeError,
+};
 pub use redact::Redactor;
 pub use verdict::{Outcome, Status, Summary, Verdict};
 

@@ -12,10 +12,12 @@
 //! a whole: the plan adds it to the redactor, and messages show only scheme and host.
 
 /// When notifications are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum NotifyOn {
     /// When the verdict or the set of non-passing items changed since the previous
     /// run of the same checklist and environment; a first run only when NO-GO.
+    #[default]
     Change,
     /// After every NO-GO run.
     Failure,
@@ -70,9 +72,6 @@ impl std::fmt::Debug for ResolvedNotify {
             .finish()
     }
 }
-
-/// Keys `[notify]` accepts.
-pub const NOTIFY_KEYS: &[&str] = &["webhook", "json_webhook", "on", "link"];
 
 /// A webhook URL as it may be printed: scheme and host only (`https://hooks.slack.com/…`).
 pub fn shown_url(url: &str) -> String {

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::checklist::{Check, Checklist, Item, suggest};
 use crate::error::CoreError;
-use crate::probe::{Catalog, Options};
+use crate::probe::{Catalog, Options, ProbeEntry};
 use crate::redact::{Redactor, is_secret_name};
+use crate::schema::shape::coerce_object;
 use crate::template::{self, Segment};
 
 /// Which items run.
@@ -208,6 +209,37 @@ fn collect_secrets(v: &Value, under_secret: bool, redactor: &mut Redactor) {
     }
 }
 
+/// Interpolates an item's options, converts text to the types the probe wants,
+/// records their secrets, and — when they held placeholders — runs the probe's typed
+/// checks that the loader could not. An error makes the item `error`.
+fn resolve_options(
+    entry: &ProbeEntry,
+    options: &Options,
+    resolver: &mut Resolver<'_>,
+) -> Result<Options, String> {
+    let mut m = match resolver.value(&Value::Object(options.clone()), &mut Vec::new())? {
+        Value::Object(m) => m,
+        _ => return Err("options did not resolve to a table".into()),
+    };
+    coerce_object(&mut m, entry.options());
+    for (k, v) in &m {
+        collect_secrets(
+            v,
+            entry.is_secret_option(k) || is_secret_name(k),
+            &mut resolver.redactor,
+        );
+    }
+    for s in entry.secrets(&m) {
+        resolver.redactor.add(&s);
+    }
+    if &m != options
+        && let Some(p) = entry.check(&m).into_iter().next()
+    {
+        return Err(crate::probe::Failure::options(p).reason());
+    }
+    Ok(m)
+}
+
 /// Builds a plan. Errors are usage errors (unknown environment, unknown `--only` id).
 pub fn plan(
     checklist: &Checklist,
@@ -296,33 +328,10 @@ pub fn plan(
         }
         let options = match &item.check {
             Check::Manual => Ok(Options::new()),
-            Check::Probe { probe, options, .. } => {
-                let resolved = resolver.value(&Value::Object(options.clone()), &mut Vec::new());
-                match resolved {
-                    Ok(Value::Object(m)) => {
-                        let under = |k: &str| {
-                            catalog
-                                .get(probe)
-                                .is_some_and(|p| p.descriptor().secret_options.contains(&k))
-                        };
-                        for (k, v) in &m {
-                            collect_secrets(
-                                v,
-                                under(k) || is_secret_name(k),
-                                &mut resolver.redactor,
-                            );
-                        }
-                        if let Some(p) = catalog.get(probe) {
-                            for s in p.secrets(&m) {
-                                resolver.redactor.add(&s);
-                            }
-                        }
-                        Ok(m)
-                    }
-                    Ok(_) => Err("options did not resolve to a table".into()),
-                    Err(e) => Err(e),
-                }
-            }
+            Check::Probe { probe, options, .. } => match catalog.get(probe) {
+                Some(entry) => resolve_options(entry, options, &mut resolver),
+                None => Err(format!("probe \"{probe}\" is not in this build")),
+            },
         };
         items.push(PlannedItem {
             item: (*item).clone(),

@@ -73,6 +73,14 @@ impl Node {
         }
     }
 
+    /// The boolean if this node is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            NodeValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// The string if this node is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use preflight_core::attest::Standing;
 use preflight_core::verdict::{ExpectationResult, judge};
-use preflight_core::{Catalog, Check, Failure, Observer, Outcome, Plan, PlannedItem, Status};
+use preflight_core::{
+    Blame, Catalog, Check, Context, Observer, Outcome, Plan, PlannedItem, Status,
+};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 pub use tokio_util::sync::CancellationToken;
@@ -201,9 +203,16 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             Some(format!("probe \"{probe}\" is not in this build")),
         );
     };
-    let observer = match p.prepare_timed(options, item.timeout) {
+    let observer = match p.prepare(options, &Context::new(item.timeout)) {
         Ok(o) => o,
-        Err(reason) => return Outcome::without_attempt(Status::Error, Some(reason)),
+        Err(f) => {
+            let status = if f.is_target() {
+                Status::Fail
+            } else {
+                Status::Error
+            };
+            return Outcome::without_attempt(status, Some(f.reason()));
+        }
     };
     (sh.events)(Event::Started { index: i });
     let t0 = Instant::now();
@@ -427,8 +436,13 @@ async fn attempt(
             vec![],
             None,
         ),
-        Ok(Ok(Err(Failure::Target(r)))) => (Status::Fail, Some(r), vec![], None),
-        Ok(Ok(Err(Failure::Probe(r)))) => (Status::Error, Some(r), vec![], None),
+        Ok(Ok(Err(f))) => {
+            let status = match f.blame() {
+                Blame::Target => Status::Fail,
+                Blame::Checker => Status::Error,
+            };
+            (status, Some(f.reason()), vec![], None)
+        }
         Ok(Ok(Ok(facts))) => {
             let (status, reason, results) = judge(expect, &facts, &sh.plan.vars);
             (

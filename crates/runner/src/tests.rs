@@ -5,25 +5,48 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::probe::BoxFuture;
 use preflight_core::{
-    Catalog, Facts, Failure, Observer, Options, Probe, ProbeDescriptor, Status, checklist, plan,
+    Blame, Catalog, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
+    Status, checklist, plan,
 };
 use serde_json::json;
 
 use super::*;
 
-static DESC: ProbeDescriptor = ProbeDescriptor {
-    name: "script",
-    options: &["sleep_ms", "mode", "host"],
-    facts: &["ok"],
-    secret_options: &[],
-};
-
 #[derive(Default)]
 struct ScriptProbe {
     in_flight: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+}
+
+/// What a scripted attempt does.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ScriptOptions {
+    /// How long an attempt takes.
+    sleep_ms: Option<u64>,
+    /// pass, fail, refused, bug or panic.
+    mode: Option<String>,
+    /// The host it counts against.
+    host: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ScriptError {
+    #[error("connection refused")]
+    Refused,
+    #[error("bad option")]
+    Bug,
+}
+
+impl ProbeError for ScriptError {
+    fn blame(&self) -> Blame {
+        match self {
+            ScriptError::Refused => Blame::Target,
+            ScriptError::Bug => Blame::Checker,
+        }
+    }
 }
 
 struct ScriptObserver {
@@ -35,24 +58,19 @@ struct ScriptObserver {
 }
 
 impl Probe for ScriptProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESC
-    }
-    fn check(&self, _: &Options) -> Vec<OptionProblem> {
-        vec![]
-    }
-    fn default_expect(&self, _: &Options) -> Vec<String> {
+    type Options = ScriptOptions;
+    const NAME: &'static str = "script";
+    const SUMMARY: &'static str = "scripted observations";
+    const FACTS: &'static [Fact] = &[Fact::new("ok", FactType::Bool, "the scripted result")];
+    const EXAMPLE: &'static str = "";
+    fn default_expect(_: &Options) -> Vec<String> {
         vec!["ok".into()]
     }
-    fn prepare(&self, o: &Options) -> Result<Arc<dyn Observer>, String> {
+    fn prepare(&self, o: ScriptOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
         Ok(Arc::new(ScriptObserver {
-            sleep: Duration::from_millis(o.get("sleep_ms").and_then(|v| v.as_u64()).unwrap_or(0)),
-            mode: o
-                .get("mode")
-                .and_then(|v| v.as_str())
-                .unwrap_or("pass")
-                .to_string(),
-            host: o.get("host").and_then(|v| v.as_str()).map(str::to_string),
+            sleep: Duration::from_millis(o.sleep_ms.unwrap_or(0)),
+            mode: o.mode.unwrap_or_else(|| "pass".into()),
+            host: o.host,
             in_flight: self.in_flight.clone(),
             peak: self.peak.clone(),
         }))
@@ -71,8 +89,8 @@ impl Observer for ScriptObserver {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             match self.mode.as_str() {
                 "panic" => panic!("scripted panic"),
-                "refused" => Err(Failure::Target("connection refused".into())),
-                "bug" => Err(Failure::Probe("bad option".into())),
+                "refused" => Err(ScriptError::Refused.into()),
+                "bug" => Err(ScriptError::Bug.into()),
                 m => {
                     let mut f = Facts::new();
                     f.insert("ok".into(), json!(m == "pass"));

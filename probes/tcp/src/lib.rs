@@ -18,8 +18,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
@@ -30,36 +31,15 @@ pub const BANNER_WAIT: Duration = Duration::from_millis(200);
 /// At most this many banner bytes are kept.
 pub const BANNER_CAP: usize = 1024;
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "tcp",
-    options: &["host", "port"],
-    facts: &["connected", "latency_ms", "banner", "error", "address"],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
+/// Options of a `tcp` item.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TcpOptions {
-    host: String,
-    port: Value,
-}
-
-/// A port written as a number, or as a string (e.g. from `${var}`).
-fn resolve_port(port: &Value) -> Result<u16, String> {
-    let n = match port {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("port {n} is not a whole number"))?,
-        Value::String(t) => t
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("port \"{t}\" is not a number"))?,
-        other => return Err(format!("port must be a number, not {other}")),
-    };
-    u16::try_from(n)
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| format!("port {n} is out of range (1 to 65535)"))
+pub struct TcpOptions {
+    /// Host name or IP address to connect to (IPv6 in brackets or bare).
+    pub host: String,
+    /// TCP port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
 }
 
 /// The TCP probe.
@@ -74,50 +54,74 @@ impl TcpProbe {
 }
 
 impl Probe for TcpProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
+    type Options = TcpOptions;
+    const NAME: &'static str = "tcp";
+    const SUMMARY: &'static str =
+        "Opens a TCP connection: connected, latency and the banner the server sends first.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new(
+            "connected",
+            FactType::Bool,
+            "a TCP connection was established",
+        ),
+        Fact::new("latency_ms", FactType::Number, "time to connect, in ms"),
+        Fact::new(
+            "banner",
+            FactType::String,
+            "what the server sent within 200 ms of connecting (up to 1 KiB)",
+        )
+        .nullable(),
+        Fact::new(
+            "error",
+            FactType::String,
+            "why the connection failed (connection refused, …)",
+        )
+        .nullable(),
+        Fact::new(
+            "address",
+            FactType::String,
+            "the address connected to, ip:port",
+        )
+        .nullable(),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "infra.smtp"
+title = "Mail relay answers with an SMTP greeting"
+probe = "tcp"
+host = "127.0.0.1"
+port = 25
+expect = ["connected", "banner.startsWith('220')"]
+"#;
+
+    fn default_expect(_: &Options) -> Vec<String> {
+        vec!["connected".into()]
     }
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: TcpOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
+    fn validate(options: &TcpOptions) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
-        let literal = !matches!(&opts.port, Value::String(t) if t.contains("${"));
-        if literal && let Err(e) = resolve_port(&opts.port) {
-            problems.push(OptionProblem {
-                key: Some("port".into()),
-                message: e,
-            });
+        if bare_host(&options.host).is_empty() {
+            problems.push(OptionProblem::at("host", "host is empty"));
         }
-        if opts.host.trim().is_empty() {
-            problems.push(OptionProblem {
-                key: Some("host".into()),
-                message: "host is empty".into(),
-            });
+        if options.port == 0 {
+            problems.push(OptionProblem::at(
+                "port",
+                "port 0 is out of range (1 to 65535)",
+            ));
         }
         problems
     }
 
-    fn default_expect(&self, _: &Options) -> Vec<String> {
-        vec!["connected".into()]
+    fn prepare(&self, options: TcpOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        Ok(Arc::new(TcpObserver {
+            host: bare_host(&options.host).to_string(),
+            port: options.port,
+        }))
     }
+}
 
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: TcpOptions = parse_options(options).map_err(|p| p.message)?;
-        let port = resolve_port(&opts.port)?;
-        let host = opts
-            .host
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        if host.is_empty() {
-            return Err("host is empty".into());
-        }
-        Ok(Arc::new(TcpObserver { host, port }))
-    }
+/// `[::1]` and `::1` both name the IPv6 loopback.
+fn bare_host(host: &str) -> &str {
+    host.trim().trim_start_matches('[').trim_end_matches(']')
 }
 
 struct TcpObserver {
@@ -207,10 +211,16 @@ mod tests {
     }
 
     async fn observe(host: &str, port: u16) -> Facts {
-        let obs = TcpProbe::new()
-            .prepare(&options(json!({"host": host, "port": port})))
-            .expect("prepare");
-        obs.observe().await.expect("facts")
+        let obs = preflight_core::AnyProbe::prepare(
+            &TcpProbe::new(),
+            &options(json!({"host": host, "port": port})),
+            &Context::new(Duration::from_secs(5)),
+        )
+        .expect("prepare");
+        let facts = obs.observe().await.expect("facts");
+        let problems = preflight_core::probe::conformance(TcpProbe::FACTS, &facts);
+        assert!(problems.is_empty(), "{problems:?}");
+        facts
     }
 
     #[tokio::test]
@@ -280,22 +290,20 @@ mod tests {
     }
 
     #[test]
-    fn check_rejects_bad_ports() {
+    fn check_rejects_bad_ports_and_hosts() {
+        use preflight_core::AnyProbe;
         let p = TcpProbe::new();
-        for bad in [json!(0), json!(70000), json!("http")] {
+        for bad in [json!(0), json!(70000), json!("http"), json!("5432")] {
             let problems = p.check(&options(json!({"host": "h", "port": bad})));
             assert_eq!(problems.len(), 1, "{bad}");
-            assert_eq!(problems[0].key.as_deref(), Some("port"));
+            assert_eq!(problems[0].key.as_deref(), Some("port"), "{bad}");
         }
         assert!(
-            p.check(&options(json!({"host": "h", "port": "${p}"})))
+            p.check(&options(json!({"host": "h", "port": 5432})))
                 .is_empty()
         );
-        assert!(
-            p.check(&options(json!({"host": "h", "port": "5432"})))
-                .is_empty()
-        );
-        let problems = p.check(&options(json!({"host": "h"})));
-        assert_eq!(problems.len(), 1);
+        let problems = p.check(&options(json!({"host": " ", "port": 1})));
+        assert_eq!(problems, vec![OptionProblem::at("host", "host is empty")]);
+        assert_eq!(p.check(&options(json!({"host": "h"}))).len(), 1);
     }
 }

@@ -3,40 +3,37 @@
 use std::sync::Arc;
 
 use crate::probe::{
-    BoxFuture, Catalog, Facts, Failure, Observer, OptionProblem, Options, Probe, ProbeDescriptor,
-    parse_options,
+    BoxFuture, Catalog, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe,
 };
 
 use super::*;
 
-static DESC: ProbeDescriptor = ProbeDescriptor {
-    name: "http",
-    options: &["url", "samples"],
-    facts: &["status", "json"],
-    secret_options: &[],
-};
-
 struct FakeHttp;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 #[expect(dead_code, reason = "only the types are checked")]
 struct FakeOptions {
+    /// Where.
     url: String,
+    /// How many.
     samples: Option<u32>,
 }
 
 impl Probe for FakeHttp {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESC
-    }
-    fn check(&self, o: &Options) -> Vec<OptionProblem> {
-        parse_options::<FakeOptions>(o).err().into_iter().collect()
-    }
-    fn default_expect(&self, _: &Options) -> Vec<String> {
+    type Options = FakeOptions;
+    const NAME: &'static str = "http";
+    const SUMMARY: &'static str = "a fake";
+    const FACTS: &'static [Fact] = &[
+        Fact::new("status", FactType::Integer, "status"),
+        Fact::new("json", FactType::Any, "json"),
+    ];
+    const EXAMPLE: &'static str = "";
+    fn default_expect(_: &Options) -> Vec<String> {
         vec!["status == 200".into()]
     }
-    fn prepare(&self, _: &Options) -> Result<Arc<dyn Observer>, String> {
-        Err("not used".into())
+    fn prepare(&self, _: FakeOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        Ok(Arc::new(FakeHttp))
     }
 }
 
@@ -45,7 +42,7 @@ impl Observer for FakeHttp {
         None
     }
     fn observe(&self) -> BoxFuture<'_, Result<Facts, Failure>> {
-        Box::pin(async { Err(Failure::Probe("not used".into())) })
+        Box::pin(async { Ok(Facts::new()) })
     }
 }
 

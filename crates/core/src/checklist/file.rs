@@ -1,0 +1,257 @@
+//! The checklist file's tables as typed structs: where their key names, types,
+//! defaults and docs come from. The loader validates each table against the schema
+//! derived from these (with positions), then deserializes it; `preflight schema`
+//! prints the same schema.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::Severity;
+use crate::notify::NotifyOn;
+use crate::schema::shape::{ObjectShape, Shape};
+
+/// A humantime duration written as text (`"250ms"`, `"5s"`, `"2m"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationText(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::probe::parse_duration(&text)
+            .map(DurationText)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for DurationText {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "duration",
+            "description": "A duration such as \"250ms\", \"5s\" or \"2m\".",
+            "pattern": "^\\s*[0-9]"
+        })
+    }
+}
+
+/// `expect`: one expression or a list of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ExpectList {
+    /// One expression.
+    One(String),
+    /// Several; all must hold.
+    Many(Vec<String>),
+}
+
+/// `[checklist]`: the run's settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsTable {
+    /// Display name in reports (default: the file name without extension).
+    pub name: Option<String>,
+    /// % of scored items that must pass for GO.
+    #[serde(default = "default_pass_score")]
+    #[schemars(range(min = 0, max = 100))]
+    pub pass_score: u8,
+    /// Default per-attempt timeout of every item.
+    #[serde(default = "default_timeout")]
+    #[schemars(extend("default" = "10s"))]
+    pub timeout: DurationText,
+    /// Items in flight at once.
+    #[serde(default = "default_concurrency")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub concurrency: usize,
+    /// Attempts in flight to one host.
+    #[serde(default = "default_per_host")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub per_host: usize,
+}
+
+fn default_pass_score() -> u8 {
+    100
+}
+fn default_timeout() -> DurationText {
+    DurationText(Duration::from_secs(10))
+}
+fn default_concurrency() -> usize {
+    64
+}
+fn default_per_host() -> usize {
+    8
+}
+
+impl Default for SettingsTable {
+    fn default() -> Self {
+        SettingsTable {
+            name: None,
+            pass_score: default_pass_score(),
+            timeout: default_timeout(),
+            concurrency: default_concurrency(),
+            per_host: default_per_host(),
+        }
+    }
+}
+
+/// `[environments.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentTable {
+    /// Variables that override `[vars]` with `--env NAME`.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Value>,
+}
+
+/// The keys every `[[item]]` accepts, whatever its probe.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemTable {
+    /// Unique, stable id: `--only`, history and diff use it.
+    pub id: String,
+    /// What a person reads (default: the id).
+    pub title: Option<String>,
+    /// Report grouping.
+    #[serde(default)]
+    pub section: String,
+    /// Phases the item belongs to (default: every phase).
+    pub phases: Option<Vec<String>>,
+    /// Free tags for `--tag`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Weight in the verdict: critical must pass for GO; advisory is never scored.
+    #[serde(default)]
+    pub severity: Severity,
+    /// Ids that must pass before this runs; it is skipped when one does not.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Who owns the item, shown in reports.
+    pub owner: Option<String>,
+    /// The probe that checks it.
+    pub probe: Option<String>,
+    /// CEL expressions over the probe's facts; all must hold (default: the probe's).
+    pub expect: Option<ExpectList>,
+    /// Per-attempt timeout (default: `[checklist] timeout`).
+    pub timeout: Option<DurationText>,
+    /// Extra attempts on fail/error, with backoff.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 10))]
+    pub retries: u32,
+    /// Retry until it passes or this much time has passed.
+    pub within: Option<DurationText>,
+    /// Must pass at every sample for this whole window (with `every`).
+    pub hold: Option<DurationText>,
+    /// Sampling interval of `hold`.
+    pub every: Option<DurationText>,
+    /// No probe: done only when a person attests it.
+    #[serde(default)]
+    pub manual: bool,
+}
+
+/// Keys a manual item cannot have.
+pub const PROBE_ONLY_KEYS: &[&str] = &["probe", "expect"];
+
+/// `[notify]`: where to send a run's outcome, and when.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyTable {
+    /// Slack-compatible incoming-webhook URL (usually `${env:…}`).
+    pub webhook: Option<String>,
+    /// Generic JSON webhook URL.
+    pub json_webhook: Option<String>,
+    /// When to send: change, failure or always.
+    #[serde(default)]
+    pub on: NotifyOn,
+    /// A link shown with the message (a dashboard or CI URL).
+    pub link: Option<String>,
+}
+
+/// A whole checklist file. `item` entries are checked against the item keys plus
+/// their probe's options, so this struct lists them as [`ItemTable`] only.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistFile {
+    /// Settings of the run.
+    #[serde(default)]
+    pub checklist: SettingsTable,
+    /// Variables, referenced as `${name}` in option strings and `vars.name` in expectations.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Value>,
+    /// Named environments whose vars override `[vars]` with `--env NAME`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentTable>,
+    /// The checklist's items, in order.
+    #[serde(default)]
+    pub item: Vec<ItemTable>,
+    /// Notifications.
+    pub notify: Option<NotifyTable>,
+}
+
+/// The tables' shapes, compiled once from the schemas above.
+pub(crate) struct TableShapes {
+    /// The whole file (top-level keys).
+    pub file: ObjectShape,
+    /// `[checklist]`.
+    pub settings: ObjectShape,
+    /// `[environments.NAME]`.
+    pub environment: ObjectShape,
+    /// The keys of every item.
+    pub item: ObjectShape,
+    /// The keys of a manual item.
+    pub manual_item: ObjectShape,
+    /// `[notify]`.
+    pub notify: ObjectShape,
+}
+
+fn object_of<T: JsonSchema>() -> ObjectShape {
+    match Shape::compile(&schemars::schema_for!(T).to_value()) {
+        Shape::Object(o) => o,
+        _ => ObjectShape::default(),
+    }
+}
+
+/// The compiled table shapes.
+pub(crate) fn shapes() -> &'static TableShapes {
+    static SHAPES: OnceLock<TableShapes> = OnceLock::new();
+    SHAPES.get_or_init(|| {
+        let item = object_of::<ItemTable>();
+        let mut manual_item = item.clone();
+        manual_item
+            .fields
+            .retain(|f| !PROBE_ONLY_KEYS.contains(&f.name.as_str()));
+        TableShapes {
+            file: object_of::<ChecklistFile>(),
+            settings: object_of::<SettingsTable>(),
+            environment: object_of::<EnvironmentTable>(),
+            item,
+            manual_item,
+            notify: object_of::<NotifyTable>(),
+        }
+    })
+}
+
+/// The keys of an item of a probe whose options are `options`: the item keys, then
+/// the probe's.
+pub(crate) fn probe_item_shape(options: &ObjectShape) -> ObjectShape {
+    let mut shape = shapes().item.clone();
+    let extra: Vec<_> = options
+        .fields
+        .iter()
+        .filter(|f| shape.field(&f.name).is_none())
+        .cloned()
+        .collect();
+    shape.fields.extend(extra);
+    shape.closed = true;
+    shape
+}

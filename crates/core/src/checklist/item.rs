@@ -1,0 +1,281 @@
+//! One `[[item]]`: its common keys, manual-or-probe, and the rules between keys.
+
+use std::ops::Range;
+
+use super::file::{ItemTable, PROBE_ONLY_KEYS, probe_item_shape, shapes};
+use super::loader::{Loader, read_table};
+use super::{Check, Item, expectations, options};
+use crate::names::one_of;
+use crate::schema::check::check_table;
+use crate::tree::{Key, Node};
+
+/// Loads one item; `None` when it has no usable id. Also returns the span of its
+/// `needs`, for problems found once every item is known.
+pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usize>>)> {
+    let line = l.lines.line(node.span.start);
+    let Some(table) = node.as_table() else {
+        l.problem(
+            node.span.clone(),
+            None,
+            Some("item"),
+            "expected a table",
+            Some("write [[item]] followed by its keys".into()),
+        );
+        return None;
+    };
+    let entry = |name: &str| table.iter().find(|(k, _)| k.name == name);
+    let id = entry("id")
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_string);
+    let shown = id.clone().unwrap_or_else(|| format!("<line {line}>"));
+    let it = Some(shown.as_str());
+    let mut skip: Vec<&str> = Vec::new();
+    match entry("id") {
+        Some((_, v)) => check_id(l, it, v, id.as_deref()),
+        None => {
+            l.problem(
+                node.span.start..node.span.start + 1,
+                None,
+                Some("id"),
+                "item has no id",
+                Some("add id = \"section.short-name\" (unique, stable)".into()),
+            );
+            skip.push("id");
+        }
+    }
+
+    // Manual or probe decides which keys the item accepts.
+    let manual = matches!(entry("manual").and_then(|(_, v)| v.as_bool()), Some(true));
+    let probe_node = entry("probe");
+    let probe = match (manual, probe_node) {
+        (true, Some((_, v))) => {
+            l.problem(
+                v.span.clone(),
+                it,
+                Some("probe"),
+                "a manual item has no probe",
+                Some("remove `probe`, or remove `manual = true`".into()),
+            );
+            skip.push("probe");
+            None
+        }
+        (false, None) => {
+            l.problem(
+                node.span.start..node.span.start + 1,
+                it,
+                None,
+                "item has neither `probe` nor `manual = true`",
+                Some(format!(
+                    "add probe = \"…\" (one of: {}) or manual = true",
+                    l.catalog.names().join(", ")
+                )),
+            );
+            None
+        }
+        (true, None) => None,
+        (false, Some((_, v))) => match v.as_str() {
+            None => None, // the shape check reports the type
+            Some(name) => match l.catalog.get(name) {
+                Some(p) => Some(p.clone()),
+                None => {
+                    let e = one_of(name, l.catalog.names()).unwrap_err();
+                    l.problem(
+                        v.span.clone(),
+                        it,
+                        Some("probe"),
+                        format!("unknown probe \"{name}\""),
+                        Some(e.hint("known probes:")),
+                    );
+                    // Its options cannot be judged; only the common keys are.
+                    skip.extend(
+                        table
+                            .iter()
+                            .map(|(k, _)| k.name.as_str())
+                            .filter(|k| shapes().item.field(k).is_none()),
+                    );
+                    None
+                }
+            },
+        },
+    };
+    if manual && let Some((k, _)) = entry("expect") {
+        l.problem(
+            k.span.clone(),
+            it,
+            Some("expect"),
+            "a manual item has no expectations",
+            Some("remove `expect`, or give the item a probe".into()),
+        );
+        skip.push("expect");
+    }
+
+    let (shape, place) = match &probe {
+        Some(p) => (
+            probe_item_shape(p.options()),
+            format!("a {} item", p.name()),
+        ),
+        None if manual || probe_node.is_none() => {
+            (shapes().manual_item.clone(), "a manual item".to_string())
+        }
+        None => (shapes().item.clone(), "an item".to_string()),
+    };
+    let findings = check_table(table, &shape, &place, node.span.clone(), &skip);
+    let mut bad = l.findings(it, findings);
+    bad.extend(skip.iter().map(|s| s.to_string()));
+    bad.extend(
+        PROBE_ONLY_KEYS
+            .iter()
+            .filter(|_| manual)
+            .map(|s| s.to_string()),
+    );
+
+    let common: Vec<(Key, Node)> = table
+        .iter()
+        .filter(|(k, _)| shapes().item.field(&k.name).is_some())
+        .cloned()
+        .collect();
+    let keys: ItemTable = read_table(&common, &bad).unwrap_or_else(|| ItemTable {
+        id: shown.clone(),
+        ..empty_item()
+    });
+    rules(l, it, node, table, &keys);
+
+    let check = match probe {
+        Some(p) => {
+            let opts = options::load(l, it, &p, table, &bad);
+            let at = probe_span(probe_node, node);
+            let expect = expectations::load(l, it, &p, entry("expect"), &opts, &at);
+            Check::Probe {
+                probe: p.name().to_string(),
+                options: opts,
+                expect,
+            }
+        }
+        None => Check::Manual,
+    };
+    let item = Item {
+        id: shown.clone(),
+        title: keys.title.unwrap_or_else(|| shown.clone()),
+        section: keys.section,
+        phases: keys.phases,
+        tags: keys.tags,
+        severity: keys.severity,
+        needs: keys.needs,
+        owner: keys.owner,
+        timeout: keys.timeout.map(|d| d.0),
+        retries: keys.retries,
+        within: keys.within.map(|d| d.0),
+        hold: keys.hold.map(|d| d.0),
+        every: keys.every.map(|d| d.0),
+        line,
+        check,
+    };
+    let needs_span = entry("needs").map(|(_, v)| v.span.clone());
+    id.map(|_| (item, needs_span))
+}
+
+fn probe_span(probe: Option<&(Key, Node)>, item: &Node) -> Range<usize> {
+    probe
+        .map(|(_, v)| v.span.clone())
+        .unwrap_or(item.span.start..item.span.start + 1)
+}
+
+fn empty_item() -> ItemTable {
+    ItemTable {
+        id: String::new(),
+        title: None,
+        section: String::new(),
+        phases: None,
+        tags: Vec::new(),
+        severity: Default::default(),
+        needs: Vec::new(),
+        owner: None,
+        probe: None,
+        expect: None,
+        timeout: None,
+        retries: 0,
+        within: None,
+        hold: None,
+        every: None,
+        manual: false,
+    }
+}
+
+/// Ids are non-empty and use a small alphabet: they end up in URLs and file names.
+fn check_id(l: &mut Loader<'_>, it: Option<&str>, v: &Node, id: Option<&str>) {
+    let Some(id) = id else { return };
+    let ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/'));
+    if !ok {
+        l.problem(
+            v.span.clone(),
+            it,
+            Some("id"),
+            "ids use letters, digits and . - _ : / only",
+            Some("write e.g. id = \"smoke.health\"".into()),
+        );
+    }
+}
+
+/// `hold` needs `every` (and is shorter), and excludes `within`.
+fn rules(
+    l: &mut Loader<'_>,
+    it: Option<&str>,
+    node: &Node,
+    table: &[(Key, Node)],
+    keys: &ItemTable,
+) {
+    let key_span = |name: &str| {
+        table
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k.span.clone())
+            .unwrap_or(node.span.clone())
+    };
+    let value_span = |name: &str| {
+        table
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(_, v)| v.span.clone())
+            .unwrap_or(node.span.clone())
+    };
+    if keys.hold.is_some() != keys.every.is_some() {
+        let span = table
+            .iter()
+            .find(|(k, _)| k.name == "hold" || k.name == "every")
+            .map(|(k, _)| k.span.clone())
+            .unwrap_or(node.span.clone());
+        l.problem(
+            span,
+            it,
+            Some("hold"),
+            "`hold` and `every` go together",
+            Some("write hold = \"15m\" and every = \"30s\"".into()),
+        );
+    }
+    if keys.hold.is_some() && keys.within.is_some() {
+        l.problem(
+            key_span("within"),
+            it,
+            Some("within"),
+            "`within` and `hold` exclude each other",
+            Some(
+                "keep one: within retries until a pass; hold requires a pass at every sample"
+                    .into(),
+            ),
+        );
+    }
+    if let (Some(h), Some(e)) = (keys.hold, keys.every)
+        && e.0 > h.0
+    {
+        l.problem(
+            value_span("every"),
+            it,
+            Some("every"),
+            "`every` is longer than `hold`",
+            Some("sample more often than the window lasts".into()),
+        );
+    }
+}

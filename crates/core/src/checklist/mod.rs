@@ -1,0 +1,235 @@
+//! The checklist model and its loader: TOML text → validated [`Checklist`].
+//!
+//! Validation collects every problem before returning, so one run of `preflight
+//! check` shows them all; none of it touches the network. The loader is split by
+//! construct: [`settings`] (`[checklist]`), [`vars`] (`[vars]`, `[environments]`),
+//! [`item`] (one `[[item]]`), [`options`] (its probe options), [`expectations`],
+//! [`needs`] (ids and the `needs` graph) and [`notify`]; each table's keys come from
+//! the typed structs in [`file`].
+
+mod expectations;
+pub mod file;
+mod item;
+mod loader;
+mod needs;
+mod notify;
+mod options;
+mod settings;
+mod vars;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{InvalidChecklist, Problem};
+use crate::expect::Expectation;
+use crate::probe::{Catalog, Options};
+use crate::tree::{Node, NodeValue};
+use loader::Loader;
+
+pub use crate::names::suggest;
+
+/// How much an item weighs in the verdict.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[schemars(title = "severity")]
+pub enum Severity {
+    /// Must pass for GO.
+    Critical,
+    /// Counts toward the score.
+    #[default]
+    Normal,
+    /// Reported, never scored.
+    Advisory,
+}
+
+impl Severity {
+    /// The spelling used in files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Normal => "normal",
+            Severity::Advisory => "advisory",
+        }
+    }
+}
+
+/// What an item does: run a probe, or wait for a person.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// Done only when attested by a person.
+    Manual,
+    /// Observed by a probe and judged by expectations.
+    Probe {
+        /// Probe name.
+        probe: String,
+        /// Options as written (placeholders unresolved).
+        options: Options,
+        /// Expectations (the probe's defaults when `expect` was absent).
+        expect: Vec<Expectation>,
+    },
+}
+
+/// One checklist line.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Unique, stable id.
+    pub id: String,
+    /// What a person reads.
+    pub title: String,
+    /// Report grouping.
+    pub section: String,
+    /// Phases the item belongs to; `None` means every phase.
+    pub phases: Option<Vec<String>>,
+    /// Free tags for selection.
+    pub tags: Vec<String>,
+    /// Weight in the verdict.
+    pub severity: Severity,
+    /// Ids that must pass before this runs.
+    pub needs: Vec<String>,
+    /// Free text shown in reports.
+    pub owner: Option<String>,
+    /// Per-attempt timeout; the checklist default when `None`.
+    pub timeout: Option<Duration>,
+    /// Extra attempts on fail/error.
+    pub retries: u32,
+    /// Retry until it passes or this elapses.
+    pub within: Option<Duration>,
+    /// Must pass at every sample for this window.
+    pub hold: Option<Duration>,
+    /// Sampling interval for `hold`.
+    pub every: Option<Duration>,
+    /// 1-based line of the item in the file.
+    pub line: usize,
+    /// Probe or manual.
+    pub check: Check,
+}
+
+impl Item {
+    /// The probe name, or `None` for manual items.
+    pub fn probe(&self) -> Option<&str> {
+        match &self.check {
+            Check::Probe { probe, .. } => Some(probe),
+            Check::Manual => None,
+        }
+    }
+}
+
+/// A validated checklist.
+#[derive(Debug, Clone)]
+pub struct Checklist {
+    /// The file it was read from, as given.
+    pub path: String,
+    /// Display name.
+    pub name: String,
+    /// % of scored items that must pass for GO.
+    pub pass_score: u8,
+    /// Default per-item timeout.
+    pub timeout: Duration,
+    /// Items in flight at once.
+    pub concurrency: usize,
+    /// Requests in flight to one host.
+    pub per_host: usize,
+    /// `[vars]`, values as written.
+    pub vars: BTreeMap<String, Value>,
+    /// `[environments.NAME.vars]`.
+    pub environments: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Items in file order.
+    pub items: Vec<Item>,
+    /// Every `${env:NAME}` the file refers to.
+    pub env_refs: BTreeSet<String>,
+    /// `[notify]`: where to send the outcome, and when.
+    pub notify: Option<crate::notify::Notify>,
+}
+
+/// Parses and validates checklist text. `extra_vars` are names given with `--var`.
+pub fn parse(
+    path: &str,
+    text: &str,
+    extra_vars: &[String],
+    catalog: &Catalog,
+) -> Result<Checklist, InvalidChecklist> {
+    let root = match Node::parse(text) {
+        Ok(r) => r,
+        Err((msg, span)) => {
+            let p = Problem {
+                span,
+                item: None,
+                field: None,
+                message: format!("TOML syntax error: {}", msg.trim()),
+                hint: Some("fix the TOML syntax at this position".into()),
+            };
+            return Err(InvalidChecklist::new(path, text, vec![p]));
+        }
+    };
+    let mut l = Loader::new(text, extra_vars, catalog);
+    let top = root.as_table().unwrap_or(&[]);
+    let get = |name: &str| top.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
+
+    for (k, _) in top {
+        if file::shapes().file.field(&k.name).is_none() {
+            let p = crate::schema::check::unknown_key(
+                k,
+                &file::shapes().file,
+                "a checklist file",
+                None,
+            );
+            l.problems.push(p);
+        }
+    }
+
+    // Variables first: placeholders elsewhere are checked against them.
+    let (vars, environments) = vars::load(&mut l, get("vars"), get("environments"));
+    let settings = settings::load(&mut l, get("checklist"), path);
+    let notify = get("notify").and_then(|node| notify::load(&mut l, node));
+
+    let mut items = Vec::new();
+    let mut needs_spans = Vec::new();
+    match get("item") {
+        Some(Node {
+            value: NodeValue::Array(arr),
+            ..
+        }) => {
+            for node in arr {
+                if let Some((item, needs_span)) = item::load(&mut l, node) {
+                    items.push(item);
+                    needs_spans.push(needs_span);
+                }
+            }
+        }
+        Some(node) => l.problem(
+            node.span.clone(),
+            None,
+            Some("item"),
+            "expected [[item]] tables",
+            Some("write each item as [[item]] followed by its keys".into()),
+        ),
+        None => {}
+    }
+    needs::check(&mut l, text, &items, &needs_spans);
+
+    if !l.problems.is_empty() {
+        return Err(InvalidChecklist::new(path, text, l.problems));
+    }
+    Ok(Checklist {
+        path: path.to_string(),
+        name: settings.name,
+        pass_score: settings.pass_score,
+        timeout: settings.timeout,
+        concurrency: settings.concurrency,
+        per_host: settings.per_host,
+        vars,
+        environments,
+        items,
+        env_refs: l.env_refs,
+        notify,
+    })
+}
+
+#[cfg(test)]
+mod tests;
