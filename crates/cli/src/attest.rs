@@ -9,7 +9,7 @@ use clap::Args;
 use preflight_core::attest::{self, Attestation};
 use preflight_core::probe::parse_duration;
 
-use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_USAGE, registry, report_error};
+use crate::{CliError, Exit, registry};
 
 #[derive(Args)]
 pub struct AttestArgs {
@@ -31,40 +31,24 @@ pub struct AttestArgs {
     vars: Vec<String>,
 }
 
-pub fn attest_command(args: AttestArgs) -> u8 {
+pub fn attest_command(args: AttestArgs) -> Result<Exit, CliError> {
     if args.by.trim().is_empty() {
-        eprintln!("error: --by must name who attests");
-        return EXIT_USAGE;
+        return Err(CliError::Usage("--by must name who attests".into()));
     }
-    let valid_for = match args.expires.as_deref().map(parse_duration) {
-        Some(Err(e)) => {
-            eprintln!("error: invalid --expires: {e}");
-            return EXIT_USAGE;
-        }
-        Some(Ok(d)) => Some(d),
-        None => None,
-    };
+    let valid_for = args
+        .expires
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("invalid --expires: {e}")))?;
     let mut names = Vec::new();
     for v in &args.vars {
-        match preflight_core::plan::parse_var(v) {
-            Ok((k, _)) => names.push(k),
-            Err(e) => {
-                report_error(e);
-                return EXIT_USAGE;
-            }
-        }
+        names.push(preflight_core::plan::parse_var(v)?.0);
     }
     let catalog = registry::catalog();
-    let checklist = match preflight_core::load(&args.file, &names, &catalog) {
-        Ok(c) => c,
-        Err(e) => {
-            report_error(e);
-            return EXIT_USAGE;
-        }
-    };
+    let checklist = preflight_core::load(&args.file, &names, &catalog)?;
     if let Some(why) = attest::refuse(&checklist, &args.id) {
-        eprintln!("error: {why}");
-        return EXIT_USAGE;
+        return Err(CliError::Usage(why));
     }
     let path = attest::path_for(&args.file);
     // Refuse to append to a file we cannot read back: history must stay parseable.
@@ -72,15 +56,14 @@ pub fn attest_command(args: AttestArgs) -> u8 {
         Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
-            eprintln!("error: failed to read {}: {e}", path.display());
-            return EXIT_INTERNAL;
+            return Err(CliError::Internal(format!(
+                "failed to read {}: {e}",
+                path.display()
+            )));
         }
     };
-    if let Some(text) = &existing
-        && let Err(e) = attest::parse(&path.display().to_string(), text)
-    {
-        report_error(e);
-        return EXIT_USAGE;
+    if let Some(text) = &existing {
+        attest::parse(&path.display().to_string(), text)?;
     }
     let a = Attestation::new(
         &args.id,
@@ -104,10 +87,7 @@ pub fn attest_command(args: AttestArgs) -> u8 {
         .append(true)
         .open(&path)
         .and_then(|mut f| f.write_all(text.as_bytes()));
-    if let Err(e) = written {
-        eprintln!("error: failed to write {}: {e}", path.display());
-        return EXIT_INTERNAL;
-    }
+    written.map_err(|e| CliError::Internal(format!("failed to write {}: {e}", path.display())))?;
     println!(
         "attested {} by {} at {}{} → {}",
         a.id,
@@ -119,5 +99,5 @@ pub fn attest_command(args: AttestArgs) -> u8 {
             .unwrap_or_default(),
         path.display()
     );
-    EXIT_GO
+    Ok(Exit::Go)
 }

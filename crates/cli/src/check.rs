@@ -6,7 +6,7 @@ use clap::Args;
 use preflight_core::Check;
 use preflight_core::attest::Standing;
 
-use crate::{EXIT_GO, PlanArgs, registry, run::load_and_plan};
+use crate::{CliError, Exit, PlanArgs, registry, run::load_and_plan};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -16,13 +16,10 @@ pub struct CheckArgs {
     plan: PlanArgs,
 }
 
-pub fn check_command(args: CheckArgs) -> u8 {
+pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
     let file = args.file.clone().unwrap_or_else(crate::default_file);
     let catalog = registry::catalog();
-    let (checklist, plan) = match load_and_plan(&file, &args.plan, None, None, &catalog) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (checklist, plan) = load_and_plan(&file, &args.plan, None, None, &catalog)?;
     let mut out = String::new();
     let automated = plan
         .items
@@ -106,5 +103,5 @@ pub fn check_command(args: CheckArgs) -> u8 {
         }
     }
     print!("{out}");
-    EXIT_GO
+    Ok(Exit::Go)
 }

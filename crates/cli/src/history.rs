@@ -1,29 +1,19 @@
 //! `preflight history`, `preflight show` and `preflight diff`: read-only views of the
 //! run history. They never create or write a store.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use preflight_history::{Filter, HistoryError, LatencyThreshold, Mode, RunSummary, Store};
+use preflight_history::{Baseline, Filter, HistoryError, LatencyThreshold, Mode, Store};
 use preflight_report::Format;
 
-use crate::postlaunch::{
-    Baseline, checklist_name, default_checklist, location, pick_baseline, print_store_error,
-};
-use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_NO_GO, EXIT_USAGE};
+use crate::args::StoreArgs;
+use crate::postlaunch::{checklist_name, location};
+use crate::{CliError, Exit};
 
-/// Where to find the store: beside a checklist, or `--store`.
-#[derive(Args, Clone, Default)]
-pub struct StoreArgs {
-    /// History store: a SQLite file or postgres://… (default: beside the checklist).
-    #[arg(
-        long,
-        value_name = "PATH|URL",
-        env = "PREFLIGHT_STORE",
-        hide_env_values = true
-    )]
-    pub store: Option<String>,
+/// The checklist file a command defaults to.
+fn default_checklist(file: Option<&PathBuf>) -> PathBuf {
+    file.cloned().unwrap_or_else(crate::default_file)
 }
 
 #[derive(Args)]
@@ -88,35 +78,19 @@ pub struct DiffArgs {
     format: String,
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    crate::runtime().ok()
-}
-
-fn store_failed(e: &HistoryError) -> u8 {
-    print_store_error(e);
-    match e {
-        HistoryError::UnknownRun { .. } | HistoryError::NothingToCompare(_) => EXIT_USAGE,
-        _ => EXIT_INTERNAL,
-    }
-}
-
-fn human_or_json(s: &str) -> Result<bool, u8> {
+fn human_or_json(s: &str) -> Result<bool, CliError> {
     match s {
         "human" => Ok(false),
         "json" => Ok(true),
-        other => {
-            eprintln!("error: unknown format \"{other}\" (human, json)");
-            Err(EXIT_USAGE)
-        }
+        other => Err(CliError::Usage(format!(
+            "unknown format \"{other}\" (human, json)"
+        ))),
     }
 }
 
 /// `preflight history`.
-pub fn history_command(args: HistoryArgs) -> u8 {
-    let json = match human_or_json(&args.format) {
-        Ok(j) => j,
-        Err(c) => return c,
-    };
+pub fn history_command(args: HistoryArgs) -> Result<Exit, CliError> {
+    let json = human_or_json(&args.format)?;
     let file = default_checklist(args.file.as_ref());
     let filter = Filter {
         checklist: if args.all {
@@ -130,78 +104,24 @@ pub fn history_command(args: HistoryArgs) -> u8 {
         limit: Some(args.limit),
     };
     let loc = location(&file, args.store.store.as_deref());
-    let Some(rt) = runtime() else {
-        return EXIT_INTERNAL;
-    };
-    let runs = rt.block_on(async {
+    let runs = crate::runtime()?.block_on(async {
         let store = Store::open(&loc, Mode::ReadOnly).await?;
         store.runs(&filter).await
-    });
-    let runs = match runs {
-        Ok(r) => r,
-        Err(e) => return store_failed(&e),
-    };
+    })?;
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&runs).unwrap_or_default()
         );
     } else {
-        print!("{}", history_table(&runs));
+        print!("{}", preflight_report::render_history(&runs));
     }
-    EXIT_GO
-}
-
-fn history_table(runs: &[RunSummary]) -> String {
-    if runs.is_empty() {
-        return "no runs recorded\n".into();
-    }
-    let mut out = format!(
-        "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>5}  {}\n",
-        "RUN", "STARTED", "CHECKLIST", "ENV", "PHASE", "VERDICT", "SCORE", "PASS/FAIL/ERR/SKIP/MAN"
-    );
-    for r in runs {
-        let c = &r.counts;
-        let _ = writeln!(
-            out,
-            "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>4}%  {}/{}/{}/{}/{}{}",
-            r.id,
-            r.started_at,
-            truncate(&r.checklist, 24),
-            truncate(&r.environment, 12),
-            truncate(r.phase.as_deref().unwrap_or("-"), 12),
-            r.verdict.label(),
-            r.score,
-            c.pass,
-            c.fail,
-            c.error,
-            c.skip,
-            c.manual,
-            if r.interrupted { " (interrupted)" } else { "" }
-        );
-    }
-    out
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
+    Ok(Exit::Go)
 }
 
 /// `preflight show`.
-pub fn show_command(args: ShowArgs) -> u8 {
-    let format: Format = match args.format.parse() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
+pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
+    let format: Format = args.format.parse().map_err(CliError::Usage)?;
     let file = default_checklist(args.file.as_ref());
     let loc = location(&file, args.store.store.as_deref());
     let wanted = match args.run.as_str() {
@@ -209,17 +129,13 @@ pub fn show_command(args: ShowArgs) -> u8 {
         s => match s.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => {
-                eprintln!(
-                    "error: invalid run \"{s}\" (write a run id from `preflight history`, or last)"
-                );
-                return EXIT_USAGE;
+                return Err(CliError::Usage(format!(
+                    "invalid run \"{s}\" (write a run id from `preflight history`, or last)"
+                )));
             }
         },
     };
-    let Some(rt) = runtime() else {
-        return EXIT_INTERNAL;
-    };
-    let report = rt.block_on(async {
+    let report = crate::runtime()?.block_on(async {
         let store = Store::open(&loc, Mode::ReadOnly).await?;
         let id = match wanted {
             Some(id) => id,
@@ -229,44 +145,25 @@ pub fn show_command(args: ShowArgs) -> u8 {
             },
         };
         store.report(id).await
-    });
-    match report {
-        Ok(r) => {
-            print!("{}", r.render(format));
-            EXIT_GO
-        }
-        Err(e) => store_failed(&e),
-    }
+    })?;
+    print!("{}", preflight_report::render(&report, format));
+    Ok(Exit::Go)
 }
 
 /// `preflight diff`.
-pub fn diff_command(args: DiffArgs) -> u8 {
-    let json = match human_or_json(&args.format) {
-        Ok(j) => j,
-        Err(c) => return c,
-    };
-    let threshold: LatencyThreshold = match args.latency_threshold.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let baseline = match args.baseline.as_deref().map(str::parse::<Baseline>) {
-        Some(Err(e)) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-        Some(Ok(b)) => Some(b),
-        None => None,
-    };
+pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
+    let json = human_or_json(&args.format)?;
+    let threshold: LatencyThreshold = args.latency_threshold.parse().map_err(CliError::Usage)?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(str::parse::<Baseline>)
+        .transpose()
+        .map_err(CliError::Usage)?;
     let file = default_checklist(args.file.as_ref());
     let loc = location(&file, args.store.store.as_deref());
     let name = checklist_name(&file);
-    let Some(rt) = runtime() else {
-        return EXIT_INTERNAL;
-    };
-    let result = rt.block_on(async {
+    let d = crate::runtime()?.block_on(async {
         let store = Store::open(&loc, Mode::ReadOnly).await?;
         // The newer run: RUN_B, or the latest of this checklist (and --env).
         let b_id = match args.run_b {
@@ -298,7 +195,7 @@ pub fn diff_command(args: DiffArgs) -> u8 {
         };
         let a = match (args.run_a, &baseline) {
             (Some(id), _) => Some((id, store.report(id).await?)),
-            (None, Some(bl)) => pick_baseline(&store, bl, &same, None).await?,
+            (None, Some(bl)) => store.baseline(bl, &same, None).await?,
             (None, None) => match store.latest(&same).await? {
                 Some(r) => Some((r.id, store.report(r.id).await?)),
                 None => None,
@@ -316,25 +213,20 @@ pub fn diff_command(args: DiffArgs) -> u8 {
                 "nothing to compare: {what}"
             )));
         };
-        Ok(preflight_history::diff(
+        Ok::<_, HistoryError>(preflight_history::diff(
             (&a, Some(a_id)),
             (&b, Some(b_id)),
             threshold,
         ))
-    });
-    match result {
-        Ok(d) => {
-            if json {
-                print!("{}", d.render_json());
-            } else {
-                print!("{}", d.render_human());
-            }
-            if d.has_regression() {
-                EXIT_NO_GO
-            } else {
-                EXIT_GO
-            }
-        }
-        Err(e) => store_failed(&e),
+    })?;
+    if json {
+        print!("{}", preflight_report::render_diff_json(&d));
+    } else {
+        print!("{}", preflight_report::render_diff_human(&d));
     }
+    Ok(if d.has_regression() {
+        Exit::NoGo
+    } else {
+        Exit::Go
+    })
 }

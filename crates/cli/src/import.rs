@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use preflight_import::{ImportOptions, import};
 
-use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_USAGE, registry};
+use crate::{CliError, Exit, registry};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -19,14 +19,9 @@ pub struct ImportArgs {
     force: bool,
 }
 
-pub fn import_command(args: ImportArgs) -> u8 {
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: failed to read {}: {e}", args.file.display());
-            return EXIT_USAGE;
-        }
-    };
+pub fn import_command(args: ImportArgs) -> Result<Exit, CliError> {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError::Usage(format!("failed to read {}: {e}", args.file.display())))?;
     let catalog = registry::catalog();
     let available = |name: &str| catalog.get(name).is_some();
     let stem = args
@@ -34,32 +29,25 @@ pub fn import_command(args: ImportArgs) -> u8 {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "imported".into());
-    let out = match import(
+    let out = import(
         &bytes,
         &ImportOptions {
             name: &stem,
             available: &available,
         },
-    ) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: failed to import {}: {e}", args.file.display());
-            return EXIT_USAGE;
-        }
-    };
+    )
+    .map_err(|e| CliError::Usage(format!("failed to import {}: {e}", args.file.display())))?;
     match &args.output {
         Some(path) => {
             if path.exists() && !args.force {
-                eprintln!(
-                    "error: {} exists; pass --force to overwrite it",
+                return Err(CliError::Usage(format!(
+                    "{} exists; pass --force to overwrite it",
                     path.display()
-                );
-                return EXIT_USAGE;
+                )));
             }
-            if let Err(e) = std::fs::write(path, &out.toml) {
-                eprintln!("error: failed to write {}: {e}", path.display());
-                return EXIT_INTERNAL;
-            }
+            std::fs::write(path, &out.toml).map_err(|e| {
+                CliError::Internal(format!("failed to write {}: {e}", path.display()))
+            })?;
         }
         None => print!("{}", out.toml),
     }
@@ -96,5 +84,5 @@ pub fn import_command(args: ImportArgs) -> u8 {
     if !out.env.is_empty() {
         eprintln!("secrets read from the environment: {}", out.env.join(", "));
     }
-    EXIT_GO
+    Ok(Exit::Go)
 }

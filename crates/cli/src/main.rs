@@ -8,12 +8,14 @@
     reason = "the CLI is the one place that writes to the terminal"
 )]
 
+mod args;
 mod attest;
 mod check;
 mod demo_postgres;
+mod exit;
+mod explain;
 mod history;
 mod import;
-mod notify;
 mod postlaunch;
 mod registry;
 mod run;
@@ -24,14 +26,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Exit code: every critical item passed and the score reached pass_score.
-pub const EXIT_GO: u8 = 0;
-/// Exit code: NO-GO (or the run was interrupted).
-pub const EXIT_NO_GO: u8 = 1;
-/// Exit code: invalid checklist or usage.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code: internal error.
-pub const EXIT_INTERNAL: u8 = 3;
+pub use args::PlanArgs;
+pub use exit::{CliError, Exit};
 
 #[derive(Parser)]
 #[command(
@@ -64,29 +60,13 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Start the local testbed and sweep it with the demo checklist.
     Demo(DemoArgs),
+    /// Describe a probe: its options, facts, default expectations and an example.
+    Explain(explain::ExplainArgs),
+    /// Print the JSON Schema (2020-12) of a checklist file, for editors and CI.
+    Schema,
     /// Start the local testbed and keep it running (prints its variables).
     #[command(hide = true)]
     Testbed,
-}
-
-/// Options shared by commands that build a plan.
-#[derive(Args, Clone, Default)]
-pub struct PlanArgs {
-    /// Environment whose `[environments.NAME.vars]` override `[vars]`.
-    #[arg(long = "env", value_name = "NAME")]
-    pub environment: Option<String>,
-    /// Run only items whose phases include P.
-    #[arg(long, value_name = "P")]
-    pub phase: Option<String>,
-    /// Run only items with this tag (repeat: any of them).
-    #[arg(long = "tag", value_name = "T")]
-    pub tags: Vec<String>,
-    /// Run only this item id (repeat: any of them).
-    #[arg(long = "only", value_name = "ID")]
-    pub only: Vec<String>,
-    /// Override a variable (repeatable).
-    #[arg(long = "var", value_name = "K=V")]
-    pub vars: Vec<String>,
 }
 
 #[derive(Args)]
@@ -105,10 +85,10 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_GO });
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let code = match cli.command {
+    let result = match cli.command {
         Command::Run(args) => run::run_command(args),
         Command::Check(args) => check::check_command(args),
         Command::Import(args) => import::import_command(args),
@@ -118,9 +98,18 @@ fn main() -> ExitCode {
         Command::Diff(args) => history::diff_command(args),
         Command::Watch(args) => watch::watch_command(args),
         Command::Demo(args) => run::demo_command(&args.format),
+        Command::Explain(args) => explain::explain_command(args),
+        Command::Schema => explain::schema_command(),
         Command::Testbed => run::testbed_command(),
     };
-    ExitCode::from(code)
+    ExitCode::from(match result {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            let code = e.code();
+            e.print();
+            code
+        }
+    })
 }
 
 /// Default checklist path.
@@ -128,19 +117,10 @@ pub fn default_file() -> PathBuf {
     PathBuf::from("preflight.toml")
 }
 
-/// The tokio runtime every command runs on; on failure says why and gives the
-/// internal-error exit code.
-pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+/// The tokio runtime every command runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            eprintln!("error: failed to start the async runtime: {e}");
-            EXIT_INTERNAL
-        })
-}
-
-/// Prints a user-facing error with miette to stderr.
-pub fn report_error(err: impl miette::Diagnostic + Send + Sync + 'static) {
-    eprintln!("{:?}", miette::Report::new(err));
+        .map_err(|e| CliError::Internal(format!("failed to start the async runtime: {e}")))
 }

@@ -1,67 +1,19 @@
-//! What `preflight run` does after the report: record the run in history, diff it
-//! against a baseline, and send notifications. Shared with `watch`.
+//! What `run` and `watch` do after the report, wired from the crates that do the
+//! work: record the run (`preflight-history`), diff it against a baseline (history
+//! computes, `preflight-report` renders), notify (`preflight-notify`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use preflight_core::notify::ResolvedNotify;
 use preflight_core::{Plan, Redactor};
-use preflight_history::{Diff, Filter, HistoryError, LatencyThreshold, Location, Mode, Store};
+use preflight_history::{
+    Baseline, Diff, Filter, HistoryError, LatencyThreshold, Location, Mode, Store,
+};
+use preflight_notify::Previous;
 use preflight_report::Report;
 
-use crate::notify::{self, Previous};
-use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_NO_GO, EXIT_USAGE};
-
-/// History options of `run` and `watch`.
-#[derive(Args, Clone, Default)]
-pub struct RunHistoryArgs {
-    /// Do not record this run in history.
-    #[arg(long)]
-    pub no_history: bool,
-    /// History store: a SQLite file or postgres://… (default .preflight/history.db beside the checklist).
-    #[arg(
-        long,
-        value_name = "PATH|URL",
-        env = "PREFLIGHT_STORE",
-        hide_env_values = true
-    )]
-    pub store: Option<String>,
-    /// After the report, print the diff against a stored run: phase:NAME (its last run), last, or a run id.
-    #[arg(long, value_name = "SPEC")]
-    pub baseline: Option<String>,
-    /// Exit 1 when the diff against --baseline has a regression (pass → fail/error).
-    #[arg(long, requires = "baseline")]
-    pub fail_on_regression: bool,
-    /// Latency growth that the diff reports: a percentage (50%) or a duration (200ms).
-    #[arg(long, value_name = "THRESHOLD", default_value = "50%")]
-    pub latency_threshold: String,
-}
-
-/// Which stored run to compare against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Baseline {
-    /// The last run of this phase (same checklist and environment).
-    Phase(String),
-    /// The previous run (same checklist and environment).
-    Last,
-    /// A run id.
-    Run(i64),
-}
-
-impl std::str::FromStr for Baseline {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if let Some(p) = s.strip_prefix("phase:").filter(|p| !p.is_empty()) {
-            return Ok(Baseline::Phase(p.to_string()));
-        }
-        if s == "last" || s == "previous" {
-            return Ok(Baseline::Last);
-        }
-        s.parse::<i64>().map(Baseline::Run).map_err(|_| {
-            format!("invalid baseline \"{s}\" (write phase:launch, last, or a run id)")
-        })
-    }
-}
+use crate::args::{BaselineArgs, RecordArgs};
+use crate::{CliError, Exit};
 
 /// The store a checklist file uses unless `--store` says otherwise.
 pub fn location(file: &Path, store: Option<&str>) -> Location {
@@ -71,14 +23,10 @@ pub fn location(file: &Path, store: Option<&str>) -> Location {
     }
 }
 
-/// Prints a store error; corrupt and newer-schema stores also say the file was kept.
-pub fn print_store_error(e: &HistoryError) {
-    eprintln!("error: {e}");
-}
-
 /// Everything `run` needs after the sweep, captured before the plan is consumed.
 pub struct PostRun {
-    args: RunHistoryArgs,
+    record: RecordArgs,
+    fail_on_regression: bool,
     location: Location,
     hash: String,
     redactor: Redactor,
@@ -92,38 +40,37 @@ pub struct PostRun {
 }
 
 impl PostRun {
-    /// Validates the options; `Err(exit code)` on a usage error.
+    /// Validates the options.
     pub fn prepare(
         file: &Path,
         plan: &Plan,
-        args: &RunHistoryArgs,
+        record: &RecordArgs,
+        baseline: &BaselineArgs,
         diff_to_stderr: bool,
-    ) -> Result<PostRun, u8> {
-        let baseline = match args.baseline.as_deref().map(str::parse::<Baseline>) {
-            Some(Err(e)) => {
-                eprintln!("error: {e}");
-                return Err(EXIT_USAGE);
-            }
-            Some(Ok(b)) => Some(b),
-            None => None,
-        };
-        let threshold = args.latency_threshold.parse().map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        })?;
-        let location = location(file, args.store.as_deref());
+    ) -> Result<PostRun, CliError> {
+        let threshold = baseline
+            .latency_threshold
+            .parse()
+            .map_err(CliError::Usage)?;
+        let location = location(file, record.store.store.as_deref());
         let mut redactor = plan.redactor.clone();
         for s in location.secrets() {
             redactor.add(&s);
         }
         let text = std::fs::read_to_string(file).unwrap_or_default();
         Ok(PostRun {
-            args: args.clone(),
+            record: record.clone(),
+            fail_on_regression: baseline.fail_on_regression,
             location,
             hash: preflight_history::content_hash(&text),
             redactor,
             notify: plan.notify.clone(),
-            baseline,
+            baseline: baseline
+                .baseline
+                .as_deref()
+                .map(str::parse::<Baseline>)
+                .transpose()
+                .map_err(CliError::Usage)?,
             threshold,
             diff_to_stderr,
             quiet: false,
@@ -136,34 +83,37 @@ impl PostRun {
         self
     }
 
-    /// Records, diffs and notifies; returns the final exit code.
-    pub fn finish(self, report: &Report, interrupted: bool, code: u8) -> u8 {
-        let rt = match crate::runtime() {
-            Ok(rt) => rt,
-            Err(code) => return code,
-        };
-        rt.block_on(self.finish_async(report, interrupted, code))
+    /// Records, diffs and notifies; `exit` is the run's own result.
+    pub fn finish(self, report: &Report, interrupted: bool, exit: Exit) -> Result<Exit, CliError> {
+        crate::runtime()?.block_on(self.finish_async(report, interrupted, exit))
     }
 
-    /// [`PostRun::finish`] inside a runtime.
-    pub async fn finish_async(self, report: &Report, interrupted: bool, mut code: u8) -> u8 {
-        let needs_store = !self.args.no_history || self.baseline.is_some() || self.notify.is_some();
-        let mode = if self.args.no_history {
+    /// [`PostRun::finish`] inside a runtime. A store problem does not stop the rest
+    /// (the diff, the notification); it is returned at the end.
+    pub async fn finish_async(
+        self,
+        report: &Report,
+        interrupted: bool,
+        mut exit: Exit,
+    ) -> Result<Exit, CliError> {
+        let no_history = self.record.no_history;
+        let needs_store = !no_history || self.baseline.is_some() || self.notify.is_some();
+        let mode = if no_history {
             Mode::ReadOnly
         } else {
             Mode::ReadWrite
         };
+        let mut failed: Option<HistoryError> = None;
         let mut store = None;
         if needs_store {
             match Store::open(&self.location, mode).await {
                 Ok(s) => store = Some(s),
-                Err(HistoryError::Missing { .. }) if self.args.no_history => {}
+                Err(HistoryError::Missing { .. }) if no_history => {}
                 Err(e) => {
-                    print_store_error(&e);
-                    if !self.args.no_history {
-                        eprintln!("error: this run was not recorded in history");
+                    if !no_history {
+                        eprintln!("history: this run was not recorded");
                     }
-                    code = EXIT_INTERNAL;
+                    failed = Some(e);
                 }
             }
         }
@@ -181,18 +131,17 @@ impl PostRun {
             None => None,
         };
         let baseline = match (&self.baseline, &store) {
-            (None, _) | (_, None) => None,
-            (Some(b), Some(s)) => match pick_baseline(s, b, &filter, previous.as_ref()).await {
+            (Some(b), Some(s)) => match s.baseline(b, &filter, previous.as_ref()).await {
                 Ok(found) => found,
                 Err(e) => {
-                    print_store_error(&e);
-                    code = EXIT_INTERNAL;
+                    failed.get_or_insert(e);
                     None
                 }
             },
+            _ => None,
         };
         let mut run_id = None;
-        if let Some(s) = store.as_mut().filter(|_| !self.args.no_history) {
+        if let Some(s) = store.as_mut().filter(|_| !no_history) {
             if interrupted {
                 eprintln!("history: the run was interrupted; it was not recorded");
             } else {
@@ -204,8 +153,7 @@ impl PostRun {
                         }
                     }
                     Err(e) => {
-                        print_store_error(&e);
-                        code = EXIT_INTERNAL;
+                        failed.get_or_insert(e);
                     }
                 }
             }
@@ -219,15 +167,12 @@ impl PostRun {
                         self.threshold,
                     );
                     self.print_diff(&d);
-                    if self.args.fail_on_regression && d.has_regression() && code == EXIT_GO {
-                        code = EXIT_NO_GO;
+                    if self.fail_on_regression && d.has_regression() {
+                        exit = Exit::NoGo;
                     }
                 }
                 None if store.is_some() => {
-                    eprintln!(
-                        "baseline: no stored run matches {}; nothing to compare",
-                        describe(b)
-                    );
+                    eprintln!("baseline: no stored run matches {b}; nothing to compare");
                 }
                 None => {}
             }
@@ -237,54 +182,26 @@ impl PostRun {
             Some(Err(e)) => eprintln!("warning: notification not sent: {e}"),
             Some(Ok(n)) => {
                 let prev = previous.as_ref().map(|(_, r)| Previous::of(r));
-                for problem in notify::send(n, report, run_id, prev.as_ref(), &self.redactor).await
-                {
+                let problems =
+                    preflight_notify::send(n, report, run_id, prev.as_ref(), &self.redactor).await;
+                for problem in problems {
                     eprintln!("warning: {problem}");
                 }
             }
         }
-        code
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(exit),
+        }
     }
 
     fn print_diff(&self, d: &Diff) {
-        let text = d.render_human();
+        let text = preflight_report::render_diff_human(d);
         if self.diff_to_stderr {
             eprint!("\n{text}");
         } else {
             print!("\n{text}");
         }
-    }
-}
-
-fn describe(b: &Baseline) -> String {
-    match b {
-        Baseline::Phase(p) => format!("phase:{p}"),
-        Baseline::Last => "last".into(),
-        Baseline::Run(id) => format!("run {id}"),
-    }
-}
-
-/// The baseline's id and report. `previous` is the newest run before this one.
-pub async fn pick_baseline(
-    store: &Store,
-    b: &Baseline,
-    filter: &Filter,
-    previous: Option<&(i64, Report)>,
-) -> Result<Option<(i64, Report)>, HistoryError> {
-    let id = match b {
-        Baseline::Run(id) => Some(*id),
-        Baseline::Last => return Ok(previous.cloned()),
-        Baseline::Phase(p) => store
-            .latest(&Filter {
-                phase: Some(p.clone()),
-                ..filter.clone()
-            })
-            .await?
-            .map(|r| r.id),
-    };
-    match id {
-        Some(id) => Ok(Some((id, store.report(id).await?))),
-        None => Ok(None),
     }
 }
 
@@ -299,23 +216,4 @@ pub fn checklist_name(file: &Path) -> Option<String> {
         .and_then(|n| n.as_str())
         .map(str::to_string)
         .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
-}
-
-/// The checklist file commands default to, if it exists.
-pub fn default_checklist(file: Option<&PathBuf>) -> PathBuf {
-    file.cloned().unwrap_or_else(crate::default_file)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn baselines_parse() {
-        assert_eq!("phase:launch".parse(), Ok(Baseline::Phase("launch".into())));
-        assert_eq!("last".parse(), Ok(Baseline::Last));
-        assert_eq!("12".parse(), Ok(Baseline::Run(12)));
-        assert!("phase:".parse::<Baseline>().is_err());
-        assert!("yesterday".parse::<Baseline>().is_err());
-    }
 }

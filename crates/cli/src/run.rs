@@ -12,7 +12,8 @@ use preflight_core::{Catalog, Checklist, CoreError, Plan, Verdict};
 use preflight_report::{Format, Report};
 use preflight_runner::{CancellationToken, Event};
 
-use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_NO_GO, EXIT_USAGE, PlanArgs, registry, report_error};
+use crate::args::{BaselineArgs, LimitArgs, RecordArgs};
+use crate::{CliError, Exit, PlanArgs, registry};
 
 /// The demo checklist, shipped in `config/demo.toml`.
 pub const DEMO_CHECKLIST: &str = include_str!("../../../config/demo.toml");
@@ -32,49 +33,32 @@ pub struct RunArgs {
     /// Write the report to PATH instead of stdout (repeat, paired with --format).
     #[arg(long = "output", value_name = "PATH")]
     outputs: Vec<PathBuf>,
-    /// Items in flight at once (overrides the checklist's `concurrency`).
-    #[arg(long)]
-    concurrency: Option<usize>,
-    /// Default per-item timeout (overrides the checklist's `timeout`), e.g. 5s.
-    #[arg(long, value_name = "DURATION")]
-    timeout: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Never draw the progress bar.
     #[arg(long)]
     no_progress: bool,
     #[command(flatten)]
-    history: crate::postlaunch::RunHistoryArgs,
+    record: RecordArgs,
+    #[command(flatten)]
+    baseline: BaselineArgs,
 }
 
-/// Loads and plans, printing errors; `Err(code)` when the run must not start.
+/// Loads and plans; an error means the run must not start.
 pub fn load_and_plan(
     file: &Path,
     args: &PlanArgs,
     timeout: Option<Duration>,
     concurrency: Option<usize>,
     catalog: &Catalog,
-) -> Result<(Checklist, Plan), u8> {
-    let mut vars = Vec::new();
-    for v in &args.vars {
-        match parse_var(v) {
-            Ok(kv) => vars.push(kv),
-            Err(e) => {
-                report_error(e);
-                return Err(EXIT_USAGE);
-            }
-        }
-    }
+) -> Result<(Checklist, Plan), CliError> {
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| parse_var(v))
+        .collect::<Result<Vec<_>, CoreError>>()?;
     let names: Vec<String> = vars.iter().map(|(k, _)| k.clone()).collect();
-    let checklist = match preflight_core::load(file, &names, catalog) {
-        Ok(c) => c,
-        Err(CoreError::Invalid(inv)) => {
-            report_error(inv);
-            return Err(EXIT_USAGE);
-        }
-        Err(e) => {
-            report_error(e);
-            return Err(EXIT_USAGE);
-        }
-    };
+    let checklist = preflight_core::load(file, &names, catalog)?;
     let env = |name: &str| std::env::var(name).ok();
     let req = PlanRequest {
         environment: args.environment.clone(),
@@ -88,46 +72,31 @@ pub fn load_and_plan(
         concurrency,
         env: &env,
     };
-    match preflight_core::plan::plan(&checklist, catalog, &req) {
-        Ok(mut p) => {
-            apply_attestations(file, &mut p)?;
-            Ok((checklist, p))
-        }
-        Err(e) => {
-            report_error(e);
-            Err(EXIT_USAGE)
-        }
-    }
+    let mut plan = preflight_core::plan::plan(&checklist, catalog, &req)?;
+    apply_attestations(file, &mut plan)?;
+    Ok((checklist, plan))
 }
 
 /// Reads `<checklist>.attest.toml` (if any) and marks attested manual items.
-fn apply_attestations(file: &Path, plan: &mut Plan) -> Result<(), u8> {
+fn apply_attestations(file: &Path, plan: &mut Plan) -> Result<(), CliError> {
     let path = preflight_core::attest::path_for(file);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => {
-            eprintln!("error: failed to read {}: {e}", path.display());
-            return Err(EXIT_USAGE);
+            return Err(CliError::Usage(format!(
+                "failed to read {}: {e}",
+                path.display()
+            )));
         }
     };
-    match preflight_core::attest::parse(&path.display().to_string(), &text) {
-        Ok(log) => {
-            preflight_core::attest::apply(plan, &log, std::time::SystemTime::now());
-            Ok(())
-        }
-        Err(e) => {
-            report_error(e);
-            Err(EXIT_USAGE)
-        }
-    }
+    let log = preflight_core::attest::parse(&path.display().to_string(), &text)?;
+    preflight_core::attest::apply(plan, &log, std::time::SystemTime::now());
+    Ok(())
 }
 
-fn parse_format(s: &str) -> Result<Format, u8> {
-    s.parse::<Format>().map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_USAGE
-    })
+fn parse_format(s: &str) -> Result<Format, CliError> {
+    s.parse::<Format>().map_err(CliError::Usage)
 }
 
 fn format_for_path(p: &Path) -> Format {
@@ -140,27 +109,13 @@ fn format_for_path(p: &Path) -> Format {
     }
 }
 
-pub fn run_command(args: RunArgs) -> u8 {
+pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
     let file = args.file.clone().unwrap_or_else(crate::default_file);
-    let timeout = match args
-        .timeout
-        .as_deref()
-        .map(preflight_core::probe::parse_duration)
-    {
-        Some(Err(e)) => {
-            eprintln!("error: invalid --timeout: {e}");
-            return EXIT_USAGE;
-        }
-        Some(Ok(d)) => Some(d),
-        None => None,
-    };
+    let timeout = args.limits.timeout()?;
     // Pair formats with outputs in order; unpaired formats go to stdout.
     let mut targets: Vec<(Format, Option<PathBuf>)> = Vec::new();
     for (i, f) in args.formats.iter().enumerate() {
-        match parse_format(f) {
-            Ok(fmt) => targets.push((fmt, args.outputs.get(i).cloned())),
-            Err(code) => return code,
-        }
+        targets.push((parse_format(f)?, args.outputs.get(i).cloned()));
     }
     for o in args.outputs.iter().skip(args.formats.len()) {
         targets.push((format_for_path(o), Some(o.clone())));
@@ -169,46 +124,42 @@ pub fn run_command(args: RunArgs) -> u8 {
         targets.push((Format::Human, None));
     }
     let catalog = registry::catalog();
-    let (_, plan) = match load_and_plan(&file, &args.plan, timeout, args.concurrency, &catalog) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (_, plan) = load_and_plan(
+        &file,
+        &args.plan,
+        timeout,
+        args.limits.concurrency,
+        &catalog,
+    )?;
     let machine_stdout = targets
         .iter()
         .any(|(f, out)| out.is_none() && *f != Format::Human);
-    let post =
-        match crate::postlaunch::PostRun::prepare(&file, &plan, &args.history, machine_stdout) {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
+    let post = crate::postlaunch::PostRun::prepare(
+        &file,
+        &plan,
+        &args.record,
+        &args.baseline,
+        machine_stdout,
+    )?;
     let progress = !args.no_progress && std::io::stderr().is_terminal();
-    let Some((report, interrupted)) = sweep(plan, catalog, progress) else {
-        return EXIT_INTERNAL;
-    };
-    if let Err(code) = emit(&report, &targets) {
-        return code;
-    }
-    let code = if interrupted {
-        EXIT_NO_GO
-    } else if report.verdict == Verdict::Go {
-        EXIT_GO
+    let (report, interrupted) = sweep(plan, catalog, progress)?;
+    emit(&report, &targets)?;
+    let exit = if interrupted || report.verdict != Verdict::Go {
+        Exit::NoGo
     } else {
-        EXIT_NO_GO
+        Exit::Go
     };
-    post.finish(&report, interrupted, code)
+    post.finish(&report, interrupted, exit)
 }
 
 /// Writes the report in every requested format.
-pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<(), u8> {
+pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<(), CliError> {
     for (fmt, out) in targets {
-        let text = report.render(*fmt);
+        let text = preflight_report::render(report, *fmt);
         match out {
-            Some(path) => {
-                if let Err(e) = std::fs::write(path, text) {
-                    eprintln!("error: failed to write {}: {e}", path.display());
-                    return Err(EXIT_INTERNAL);
-                }
-            }
+            Some(path) => std::fs::write(path, text).map_err(|e| {
+                CliError::Internal(format!("failed to write {}: {e}", path.display()))
+            })?,
             None => print!("{text}"),
         }
     }
@@ -216,14 +167,12 @@ pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<()
 }
 
 /// Runs a plan on a fresh runtime with Ctrl-C handling and an optional progress bar.
-pub fn sweep(plan: Plan, catalog: Catalog, progress: bool) -> Option<(Report, bool)> {
-    let Ok(rt) = crate::runtime() else {
-        return None;
-    };
-    rt.block_on(sweep_async(plan, catalog, progress))
+pub fn sweep(plan: Plan, catalog: Catalog, progress: bool) -> Result<(Report, bool), CliError> {
+    let rt = crate::runtime()?;
+    Ok(rt.block_on(sweep_async(plan, catalog, progress)))
 }
 
-async fn sweep_async(plan: Plan, catalog: Catalog, progress: bool) -> Option<(Report, bool)> {
+async fn sweep_async(plan: Plan, catalog: Catalog, progress: bool) -> (Report, bool) {
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
     tokio::spawn(async move {
@@ -256,27 +205,17 @@ async fn sweep_async(plan: Plan, catalog: Catalog, progress: bool) -> Option<(Re
     let result = preflight_runner::run(plan.clone(), catalog, events, cancel).await;
     bar.finish_and_clear();
     let report = Report::new(&plan, &result);
-    Some((report, result.interrupted))
+    (report, result.interrupted)
 }
 
 /// `preflight demo`: the testbed plus a real sweep of it. Exit 0 when the sweep ran.
-pub fn demo_command(format: &str) -> u8 {
-    let fmt = match parse_format(format) {
-        Ok(f) => f,
-        Err(c) => return c,
-    };
-    let rt = match crate::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn demo_command(format: &str) -> Result<Exit, CliError> {
+    let fmt = parse_format(format)?;
+    let rt = crate::runtime()?;
     rt.block_on(async move {
-        let bed = match preflight_testbed::Testbed::start().await {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_INTERNAL;
-            }
-        };
+        let bed = preflight_testbed::Testbed::start()
+            .await
+            .map_err(|e| CliError::Internal(e.to_string()))?;
         let file = bed.dir().join("demo.toml");
         let pg = crate::demo_postgres::start(bed.dir().to_path_buf()).await;
         // Postgres items go before the known-bad section, so sections stay in order.
@@ -289,10 +228,9 @@ pub fn demo_command(format: &str) -> u8 {
             ),
             None => format!("{DEMO_CHECKLIST}{}", pg.items()),
         };
-        if let Err(e) = std::fs::write(&file, checklist) {
-            eprintln!("error: failed to write {}: {e}", file.display());
-            return EXIT_INTERNAL;
-        }
+        std::fs::write(&file, checklist).map_err(|e| {
+            CliError::Internal(format!("failed to write {}: {e}", file.display()))
+        })?;
         eprintln!(
             "testbed up: API {} (plain {}), CA {}",
             bed.https_url(),
@@ -310,42 +248,28 @@ pub fn demo_command(format: &str) -> u8 {
             ..PlanArgs::default()
         };
         let catalog = registry::catalog();
-        let mut plan = match load_and_plan(&file, &args, None, None, &catalog) {
-            Ok((_, p)) => p,
-            Err(code) => return code,
-        };
+        let (_, mut plan) = load_and_plan(&file, &args, None, None, &catalog)?;
         plan.notes.extend(pg.skipped());
         let progress = std::io::stderr().is_terminal();
-        let Some((report, _)) = sweep_async(plan, catalog, progress).await else {
-            return EXIT_INTERNAL;
-        };
-        match emit(&report, &[(fmt, None)]) {
-            Ok(()) => EXIT_GO,
-            Err(c) => c,
-        }
+        let (report, _) = sweep_async(plan, catalog, progress).await;
+        emit(&report, &[(fmt, None)])?;
+        Ok(Exit::Go)
     })
 }
 
 /// `preflight testbed`: serve until Ctrl-C, printing the vars to target it.
-pub fn testbed_command() -> u8 {
-    let rt = match crate::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn testbed_command() -> Result<Exit, CliError> {
+    let rt = crate::runtime()?;
     rt.block_on(async {
-        let bed = match preflight_testbed::Testbed::start().await {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_INTERNAL;
-            }
-        };
+        let bed = preflight_testbed::Testbed::start()
+            .await
+            .map_err(|e| CliError::Internal(e.to_string()))?;
         for (k, v) in bed.vars() {
             println!("--var {k}={v}");
         }
         let _ = std::io::Write::flush(&mut std::io::stdout());
         let _ = tokio::signal::ctrl_c().await;
         drop(Arc::new(bed));
-        EXIT_GO
+        Ok(Exit::Go)
     })
 }

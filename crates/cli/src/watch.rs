@@ -3,19 +3,18 @@
 //! Ctrl-C or SIGTERM stops cleanly (a run in progress is abandoned, not recorded);
 //! stopping by `--count`, `--until` or a signal exits 0.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use preflight_core::Status;
 use preflight_history::LatencyThreshold;
 use preflight_report::Report;
 use preflight_runner::CancellationToken;
 
-use crate::postlaunch::{PostRun, RunHistoryArgs};
+use crate::args::{BaselineArgs, LimitArgs, RecordArgs, positive_duration};
+use crate::postlaunch::PostRun;
 use crate::run::load_and_plan;
-use crate::{EXIT_GO, EXIT_INTERNAL, EXIT_USAGE, PlanArgs, registry};
+use crate::{CliError, Exit, PlanArgs, registry};
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -32,60 +31,25 @@ pub struct WatchArgs {
     /// Stop after N runs.
     #[arg(long, value_name = "N")]
     count: Option<u32>,
-    /// Do not record the runs in history.
-    #[arg(long)]
-    no_history: bool,
-    /// History store: a SQLite file or postgres://… (default .preflight/history.db beside the checklist).
-    #[arg(
-        long,
-        value_name = "PATH|URL",
-        env = "PREFLIGHT_STORE",
-        hide_env_values = true
-    )]
-    store: Option<String>,
-    /// Items in flight at once (overrides the checklist's `concurrency`).
-    #[arg(long)]
-    concurrency: Option<usize>,
-    /// Default per-item timeout (overrides the checklist's `timeout`), e.g. 5s.
-    #[arg(long, value_name = "DURATION")]
-    timeout: Option<String>,
-}
-
-fn duration(flag: &str, text: &str) -> Result<Duration, u8> {
-    preflight_core::probe::parse_duration(text)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            eprintln!("error: invalid --{flag} \"{text}\" (write e.g. 30s, 5m, 24h)");
-            EXIT_USAGE
-        })
+    #[command(flatten)]
+    record: RecordArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// `preflight watch`.
-pub fn watch_command(args: WatchArgs) -> u8 {
-    let every = match duration("every", &args.every) {
-        Ok(d) => d,
-        Err(c) => return c,
-    };
-    let until = match args.until.as_deref().map(|u| duration("until", u)) {
-        Some(Err(c)) => return c,
-        Some(Ok(d)) => Some(d),
-        None => None,
-    };
-    let timeout = match args.timeout.as_deref().map(|t| duration("timeout", t)) {
-        Some(Err(c)) => return c,
-        Some(Ok(d)) => Some(d),
-        None => None,
-    };
+pub fn watch_command(args: WatchArgs) -> Result<Exit, CliError> {
+    let every = positive_duration("every", &args.every)?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|u| positive_duration("until", u))
+        .transpose()?;
+    let timeout = args.limits.timeout()?;
     if args.count == Some(0) {
-        eprintln!("error: --count must be at least 1");
-        return EXIT_USAGE;
+        return Err(CliError::Usage("--count must be at least 1".into()));
     }
-    let rt = match crate::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(watch_loop(args, every, until, timeout))
+    crate::runtime()?.block_on(watch_loop(args, every, until, timeout))
 }
 
 async fn stop_signal() {
@@ -115,7 +79,7 @@ async fn watch_loop(
     every: Duration,
     until: Option<Duration>,
     timeout: Option<Duration>,
-) -> u8 {
+) -> Result<Exit, CliError> {
     let file = args.file.clone().unwrap_or_else(crate::default_file);
     let stop = CancellationToken::new();
     let s2 = stop.clone();
@@ -124,12 +88,6 @@ async fn watch_loop(
         eprintln!("watch: stopping (signal received)");
         s2.cancel();
     });
-    let hist = RunHistoryArgs {
-        no_history: args.no_history,
-        store: args.store.clone(),
-        latency_threshold: "50%".into(),
-        ..RunHistoryArgs::default()
-    };
     let catalog = registry::catalog();
     let start = Instant::now();
     let deadline = until.map(|u| start + u);
@@ -140,12 +98,19 @@ async fn watch_loop(
             break;
         }
         n += 1;
-        let plan = match load_and_plan(&file, &args.plan, timeout, args.concurrency, &catalog) {
+        let plan = match load_and_plan(
+            &file,
+            &args.plan,
+            timeout,
+            args.limits.concurrency,
+            &catalog,
+        ) {
             Ok((_, p)) => Some(p),
             // A broken checklist at start is a usage error; later (edited while
             // watching) the run is skipped and watching goes on.
-            Err(code) if n == 1 => return code,
-            Err(_) => {
+            Err(e) if n == 1 => return Err(e),
+            Err(e) => {
+                e.print();
                 eprintln!("watch: run {n} skipped: the checklist is invalid");
                 None
             }
@@ -161,10 +126,9 @@ async fn watch_loop(
                     );
                 }
             }
-            let post = match PostRun::prepare(&file, &plan, &hist, true) {
-                Ok(p) => p.quiet(),
-                Err(code) => return code,
-            };
+            let post =
+                PostRun::prepare(&file, &plan, &args.record, &BaselineArgs::default(), true)?
+                    .quiet();
             let result =
                 preflight_runner::run(plan.clone(), catalog.clone(), |_| {}, stop.child_token())
                     .await;
@@ -172,12 +136,18 @@ async fn watch_loop(
                 break;
             }
             let report = Report::new(&plan, &result);
-            print!("{}", transitions(previous.as_ref(), &report, n));
+            let since = previous.as_ref().map(|p| {
+                let d = preflight_history::diff((p, None), (&report, None), LatencyThreshold::default());
+                (p, d)
+            });
+            let text = preflight_report::render_transitions(
+                since.as_ref().map(|(p, d)| (*p, d)),
+                &report,
+                n,
+            );
+            print!("{text}");
             let _ = std::io::Write::flush(&mut std::io::stdout());
-            let code = post.finish_async(&report, false, EXIT_GO).await;
-            if code == EXIT_INTERNAL {
-                return code;
-            }
+            post.finish_async(&report, false, Exit::Go).await?;
             previous = Some(report);
         }
         if args.count.is_some_and(|c| n >= c) {
@@ -196,65 +166,6 @@ async fn watch_loop(
         "watch: stopped after {n} run{}",
         if n == 1 { "" } else { "s" }
     );
-    EXIT_GO
+    Ok(Exit::Go)
 }
 
-/// What changed since the previous run, one line each; the first run states the
-/// verdict and lists what is not passing.
-pub fn transitions(previous: Option<&Report>, r: &Report, n: u32) -> String {
-    let at = &r.started_at;
-    let mut out = String::new();
-    let Some(p) = previous else {
-        let _ = writeln!(
-            out,
-            "{at}  run {n}: {} {}% ({} items)",
-            r.verdict.label(),
-            r.score,
-            r.items.len()
-        );
-        for i in r.items.iter().filter(|i| i.status != Status::Pass) {
-            let _ = writeln!(
-                out,
-                "{at}  {}  → {}{}",
-                i.id,
-                i.status.as_str(),
-                i.reason
-                    .as_deref()
-                    .map(|x| format!(": {x}"))
-                    .unwrap_or_default()
-            );
-        }
-        return out;
-    };
-    if p.verdict != r.verdict {
-        let _ = writeln!(
-            out,
-            "{at}  run {n}: verdict {} → {} (score {}% → {}%)",
-            p.verdict.label(),
-            r.verdict.label(),
-            p.score,
-            r.score
-        );
-    }
-    let d = preflight_history::diff((p, None), (r, None), LatencyThreshold::default());
-    for c in d.regressed.iter().chain(&d.recovered).chain(&d.changed) {
-        let reason = match (&c.reason, c.to) {
-            (Some(x), to) if to != Status::Pass => format!(": {x}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "{at}  {}  {} → {}{reason}",
-            c.id,
-            c.from.as_str(),
-            c.to.as_str()
-        );
-    }
-    for a in &d.appeared {
-        let _ = writeln!(out, "{at}  {}  appeared ({})", a.id, a.status.as_str());
-    }
-    for a in &d.disappeared {
-        let _ = writeln!(out, "{at}  {}  disappeared", a.id);
-    }
-    out
-}

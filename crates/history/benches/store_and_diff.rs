@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use preflight_core::Redactor;
 use preflight_history::{LatencyThreshold, Location, Mode, Store, diff};
-use preflight_report::Report;
+use preflight_model::Report;
 use serde_json::json;
 
 const ITEMS: usize = 1_000;

@@ -1,172 +1,11 @@
-//! What changed between two runs: regressions, recoveries, items that appeared or
-//! disappeared, and latency that grew past a threshold. Pure: no store, no clock.
+//! Computes what changed between two runs: regressions, recoveries, items that
+//! appeared or disappeared, and latency that grew past a threshold. Pure: no store,
+//! no clock. The result is [`preflight_model::Diff`]; `preflight-report` renders it.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::str::FromStr;
 
-use preflight_core::{Status, Verdict};
-use preflight_report::{ItemReport, Report};
-use serde::Serialize;
-
-/// A relative threshold ignores growth smaller than this, so loopback jitter
-/// (1 ms → 3 ms is +200 %) is not reported.
-pub const LATENCY_FLOOR_MS: f64 = 20.0;
-
-/// How much latency must grow to be reported.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LatencyThreshold {
-    /// Grew by more than this many percent (and by at least [`LATENCY_FLOOR_MS`]).
-    Percent(f64),
-    /// Grew by more than this many milliseconds.
-    Millis(f64),
-}
-
-impl Default for LatencyThreshold {
-    fn default() -> Self {
-        LatencyThreshold::Percent(50.0)
-    }
-}
-
-impl FromStr for LatencyThreshold {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        if let Some(p) = s.strip_suffix('%') {
-            return p
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|p| p.is_finite() && *p >= 0.0)
-                .map(LatencyThreshold::Percent)
-                .ok_or_else(|| {
-                    format!("invalid latency threshold \"{s}\" (write e.g. 50% or 200ms)")
-                });
-        }
-        humantime::parse_duration(s)
-            .map(|d| LatencyThreshold::Millis(d.as_secs_f64() * 1000.0))
-            .map_err(|_| format!("invalid latency threshold \"{s}\" (write e.g. 50% or 200ms)"))
-    }
-}
-
-impl LatencyThreshold {
-    fn exceeded(self, from: f64, to: f64) -> bool {
-        let grew = to - from;
-        match self {
-            LatencyThreshold::Percent(p) => {
-                grew >= LATENCY_FLOOR_MS && to > from * (1.0 + p / 100.0)
-            }
-            LatencyThreshold::Millis(ms) => grew > ms,
-        }
-    }
-}
-
-/// Which run a side of the diff is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunRef {
-    /// Run id in the store (absent for a run not recorded).
-    pub id: Option<i64>,
-    /// RFC 3339 start time.
-    pub started_at: String,
-    /// Environment.
-    pub environment: String,
-    /// Phase.
-    pub phase: Option<String>,
-    /// GO / NO-GO.
-    pub verdict: Verdict,
-    /// Score.
-    pub score: u8,
-}
-
-impl RunRef {
-    fn of(r: &Report, id: Option<i64>) -> RunRef {
-        RunRef {
-            id,
-            started_at: r.started_at.clone(),
-            environment: r.environment.clone(),
-            phase: r.phase.clone(),
-            verdict: r.verdict,
-            score: r.score,
-        }
-    }
-
-    fn label(&self) -> String {
-        let id = self
-            .id
-            .map_or_else(|| "this run".to_string(), |i| format!("run {i}"));
-        let phase = self
-            .phase
-            .as_deref()
-            .map(|p| format!(", {p}"))
-            .unwrap_or_default();
-        format!(
-            "{id} ({}{phase}, {} {}%)",
-            self.started_at,
-            self.verdict.label(),
-            self.score
-        )
-    }
-}
-
-/// An item whose status changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatusChange {
-    /// Item id.
-    pub id: String,
-    /// Severity in the newer run.
-    pub severity: String,
-    /// Status in the older run.
-    pub from: Status,
-    /// Status in the newer run.
-    pub to: Status,
-    /// The newer run's reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// An item present in only one of the runs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ItemPresence {
-    /// Item id.
-    pub id: String,
-    /// Its status in the run that has it.
-    pub status: Status,
-}
-
-/// An item whose `latency_ms` grew past the threshold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LatencyChange {
-    /// Item id.
-    pub id: String,
-    /// Older latency.
-    pub from_ms: f64,
-    /// Newer latency.
-    pub to_ms: f64,
-}
-
-/// Differences from run `from` to run `to`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Diff {
-    /// The older run.
-    pub from: RunRef,
-    /// The newer run.
-    pub to: RunRef,
-    /// pass → fail or error.
-    pub regressed: Vec<StatusChange>,
-    /// not passing → pass.
-    pub recovered: Vec<StatusChange>,
-    /// Any other status change (e.g. fail → error, pass → skip).
-    pub changed: Vec<StatusChange>,
-    /// In `to` only.
-    pub appeared: Vec<ItemPresence>,
-    /// In `from` only.
-    pub disappeared: Vec<ItemPresence>,
-    /// `latency_ms` grew past the threshold.
-    pub slower: Vec<LatencyChange>,
-    /// The threshold used for `slower`.
-    pub latency_threshold: LatencyThreshold,
-}
+use preflight_core::Status;
+use preflight_model::{Diff, ItemPresence, ItemReport, LatencyChange, LatencyThreshold, Report, RunRef, StatusChange};
 
 /// Compares two runs item by item (by id), in the newer run's order.
 pub fn diff(
@@ -235,107 +74,10 @@ fn latency(i: &ItemReport) -> Option<f64> {
     i.facts.as_ref()?.get("latency_ms")?.as_f64()
 }
 
-impl Diff {
-    /// True when an item went from pass to fail or error.
-    pub fn has_regression(&self) -> bool {
-        !self.regressed.is_empty()
-    }
-
-    /// True when nothing changed.
-    pub fn is_empty(&self) -> bool {
-        self.regressed.is_empty()
-            && self.recovered.is_empty()
-            && self.changed.is_empty()
-            && self.appeared.is_empty()
-            && self.disappeared.is_empty()
-            && self.slower.is_empty()
-    }
-
-    /// For people: one block per kind of change, then a summary line.
-    pub fn render_human(&self) -> String {
-        let mut out = format!("diff {} → {}\n", self.from.label(), self.to.label());
-        let changes = |out: &mut String, title: &str, mark: &str, list: &[StatusChange]| {
-            if list.is_empty() {
-                return;
-            }
-            let _ = writeln!(out, "{title} ({}):", list.len());
-            for c in list {
-                let _ = write!(
-                    out,
-                    "  {mark} {}  {} → {}",
-                    c.id,
-                    c.from.as_str(),
-                    c.to.as_str()
-                );
-                match &c.reason {
-                    Some(r) if c.to != Status::Pass => {
-                        let _ = writeln!(out, ": {r}");
-                    }
-                    _ => out.push('\n'),
-                }
-            }
-        };
-        changes(&mut out, "regressed", "✘", &self.regressed);
-        changes(&mut out, "recovered", "✔", &self.recovered);
-        changes(&mut out, "changed", "~", &self.changed);
-        for (title, mark, list) in [
-            ("appeared", "+", &self.appeared),
-            ("disappeared", "-", &self.disappeared),
-        ] {
-            if !list.is_empty() {
-                let _ = writeln!(out, "{title} ({}):", list.len());
-                for p in list {
-                    let _ = writeln!(out, "  {mark} {} ({})", p.id, p.status.as_str());
-                }
-            }
-        }
-        if !self.slower.is_empty() {
-            let _ = writeln!(out, "slower ({}):", self.slower.len());
-            for s in &self.slower {
-                let pct = if s.from_ms > 0.0 {
-                    format!(" (+{:.0}%)", (s.to_ms / s.from_ms - 1.0) * 100.0)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "  ▲ {}  latency {:.0} ms → {:.0} ms{pct}",
-                    s.id, s.from_ms, s.to_ms
-                );
-            }
-        }
-        let n = self.regressed.len();
-        if self.is_empty() {
-            out.push_str("no changes\n");
-        } else if n == 0 {
-            out.push_str("no regressions\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "{n} regression{}: {}",
-                if n == 1 { "" } else { "s" },
-                self.regressed
-                    .iter()
-                    .map(|c| c.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        out
-    }
-
-    /// JSON, for tools.
-    pub fn render_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        s.push('\n');
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use preflight_core::Verdict;
     use preflight_core::verdict::Counts;
     use serde_json::json;
 
@@ -402,19 +144,6 @@ mod tests {
         assert_eq!(d.slower.len(), 1, "{:?}", d.slower);
         assert_eq!(d.slower[0].id, "slow");
         assert!(d.has_regression());
-        let text = d.render_human();
-        assert!(
-            text.contains("✘ reg  pass → error: status == 200"),
-            "{text}"
-        );
-        assert!(
-            text.contains("▲ slow  latency 40 ms → 400 ms (+900%)"),
-            "{text}"
-        );
-        assert!(text.ends_with("1 regression: reg\n"), "{text}");
-        let v: serde_json::Value = serde_json::from_str(&d.render_json()).unwrap();
-        assert_eq!(v["regressed"][0]["from"], "pass");
-        assert_eq!(v["to"]["id"], 2);
     }
 
     #[test]
@@ -422,7 +151,6 @@ mod tests {
         let a = report(vec![item("x", Status::Pass, Some(10.0))]);
         let d = diff((&a, Some(1)), (&a, Some(2)), LatencyThreshold::default());
         assert!(d.is_empty() && !d.has_regression());
-        assert!(d.render_human().ends_with("no changes\n"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! items, and latency growth.
 //!
 //! ```no_run
-//! # async fn demo(report: preflight_report::Report) -> Result<(), preflight_history::HistoryError> {
+//! # async fn demo(report: preflight_model::Report) -> Result<(), preflight_history::HistoryError> {
 //! use preflight_history::{Filter, Location, Mode, Store};
 //! let loc = Location::beside(std::path::Path::new("launch.toml"));
 //! let mut store = Store::open(&loc, Mode::ReadWrite).await?;
@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod baseline;
 pub mod diff;
 mod error;
 mod location;
@@ -30,13 +31,15 @@ mod record;
 mod sqlite;
 
 use preflight_core::Redactor;
-use preflight_report::Report;
+use preflight_model::Report;
 use sha2::Digest;
 
-pub use diff::{Diff, LatencyThreshold, diff};
+pub use baseline::Baseline;
+pub use diff::diff;
 pub use error::HistoryError;
 pub use location::{DEFAULT_FILE, Location};
-pub use record::{FACTS_CAP, REASON_CAP, RunSummary};
+pub use preflight_model::{Diff, LatencyThreshold, RunSummary};
+pub use record::{FACTS_CAP, REASON_CAP};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -175,7 +178,7 @@ pub fn content_hash(text: &str) -> String {
 pub(crate) mod fixture {
     use preflight_core::verdict::Counts;
     use preflight_core::{Status, Verdict};
-    use preflight_report::{ItemReport, Report};
+    use preflight_model::{ItemReport, Report};
     use serde_json::json;
 
     /// A report with `n` http items; item `i` fails when `failing(i)`.

@@ -10,7 +10,8 @@ use serde_json::Value;
 use tokio_postgres::{Client, NoTls};
 
 use crate::error::HistoryError;
-use crate::record::{ItemRow, RunRow, RunSummary};
+use crate::record::{ItemRow, RunRow, summary_from_header};
+use preflight_model::RunSummary;
 use crate::{Filter, Mode, SCHEMA_VERSION};
 
 const SCHEMA: &str = "
@@ -319,7 +320,7 @@ impl PgStore {
             .map_err(backend("read", &self.shown))?;
         Ok(rows
             .iter()
-            .map(|r| RunSummary::from_header(r.get(0), r.get(1), &r.get::<_, Value>(2)))
+            .map(|r| summary_from_header(r.get(0), r.get(1), &r.get::<_, Value>(2)))
             .collect())
     }
 

@@ -1,10 +1,8 @@
 //! A report split into what the stores keep: a header, and one row per item with its
 //! status, reason, duration, attempts and facts in columns — redacted and capped.
 
-use preflight_core::verdict::Counts;
 use preflight_core::{Redactor, Verdict};
-use preflight_report::{ItemReport, Report};
-use serde::Serialize;
+use preflight_model::{ItemReport, Report, RunSummary};
 use serde_json::Value;
 
 /// Longest reason kept, in bytes.
@@ -192,35 +190,9 @@ fn cut_strings(v: Value) -> Value {
     }
 }
 
-/// One line of `preflight history`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunSummary {
-    /// Run id in its store.
-    pub id: i64,
-    /// RFC 3339 start time.
-    pub started_at: String,
-    /// Checklist name.
-    pub checklist: String,
-    /// SHA-256 of the checklist file's content when the run was made.
-    pub checklist_hash: String,
-    /// Environment.
-    pub environment: String,
-    /// Phase, if one was selected.
-    pub phase: Option<String>,
-    /// GO / NO-GO.
-    pub verdict: Verdict,
-    /// Readiness score.
-    pub score: u8,
-    /// Per-status counts.
-    pub counts: Counts,
-    /// Wall time of the run.
-    pub duration_ms: u64,
-    /// Whether the run was interrupted.
-    pub interrupted: bool,
-}
-
-impl RunSummary {
-    pub(crate) fn from_header(id: i64, checklist_hash: String, header: &Value) -> RunSummary {
+/// A run's summary from its stored header.
+pub(crate) fn summary_from_header(id: i64, checklist_hash: String, header: &Value) -> RunSummary {
+    {
         let s = |k: &str| header[k].as_str().unwrap_or_default().to_string();
         RunSummary {
             id,

@@ -11,7 +11,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde_json::Value;
 
 use crate::error::HistoryError;
-use crate::record::{ItemRow, RunRow, RunSummary};
+use crate::record::{ItemRow, RunRow, summary_from_header};
+use preflight_model::RunSummary;
 use crate::{Filter, Mode, SCHEMA_VERSION};
 
 const SCHEMA: &str = "
@@ -202,7 +203,7 @@ impl SqliteStore {
         for row in rows {
             let (id, hash, header) = row.map_err(&err)?;
             let header: Value = serde_json::from_str(&header).unwrap_or(Value::Null);
-            out.push(RunSummary::from_header(id, hash, &header));
+            out.push(summary_from_header(id, hash, &header));
         }
         Ok(out)
     }

@@ -3,7 +3,7 @@
 
 use preflight_core::Redactor;
 use preflight_history::{Filter, HistoryError, LatencyThreshold, Location, Mode, Store, diff};
-use preflight_report::Report;
+use preflight_model::Report;
 use preflight_testbed::postgres::Cluster;
 use serde_json::json;
 

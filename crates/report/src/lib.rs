@@ -1,27 +1,28 @@
-//! preflight-report: the report model and its renderers.
+//! preflight-report: every renderer.
 //!
-//! A [`Report`] is built once from the plan and the run's outcomes, in checklist
-//! order whatever finished first; every format renders that same value. It holds only
-//! redacted data, so a renderer cannot leak a secret it was never given.
+//! A [`Report`] (from `preflight-model`) is rendered in each [`Format`]; so are the
+//! views of history: a [`Diff`](preflight_model::Diff) ([`render_diff_human`],
+//! [`render_diff_json`]), the list of stored runs ([`render_history`]), the changes
+//! `watch` prints ([`render_transitions`]) and notification messages
+//! ([`notification`]). Renderers only read redacted data.
 
+mod diff;
+mod history;
 mod human;
 mod junit;
 mod markdown;
+pub mod notification;
 mod prometheus;
+mod watch;
 
-use std::time::SystemTime;
-
-use preflight_core::attest::Standing;
-use preflight_core::verdict::{Counts, ExpectationResult, summarize};
-use preflight_core::{Plan, Status, Verdict};
-use preflight_runner::RunResult;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
+pub use diff::{render_diff_human, render_diff_json};
+pub use history::render_history;
 pub use human::render_human;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use preflight_model::{Attested, ItemReport, Report};
 pub use prometheus::{escape_label, render_prometheus};
+pub use watch::render_transitions;
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,169 +55,20 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// One item's line in a report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ItemReport {
-    /// Stable id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Section.
-    pub section: String,
-    /// critical | normal | advisory.
-    pub severity: String,
-    /// Probe name; absent for manual items.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub probe: Option<String>,
-    /// Final status.
-    pub status: Status,
-    /// Why it did not pass.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub reason: Option<String>,
-    /// Time spent, all attempts.
-    pub duration_ms: u64,
-    /// Attempts made.
-    pub attempts: u32,
-    /// Each expectation and whether it held.
-    #[serde(default)]
-    pub expectations: Vec<ExpectationResult>,
-    /// Facts observed on the last attempt (redacted).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub facts: Option<Value>,
-    /// Owner, as written.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub owner: Option<String>,
-    /// For an attested manual item: who attested it, when, and until when.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub attested: Option<Attested>,
-}
-
-/// A valid attestation, as reports show it (SPEC §4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attested {
-    /// Who attested.
-    pub by: String,
-    /// When (RFC 3339).
-    pub at: String,
-    /// Their note.
-    #[serde(default)]
-    pub note: Option<String>,
-    /// When it stops counting (RFC 3339), if ever.
-    #[serde(default)]
-    pub expires: Option<String>,
-}
-
-/// A whole run, as every format shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Report {
-    /// Report schema version.
-    pub schema: u32,
-    /// Checklist name.
-    pub checklist: String,
-    /// Environment name.
-    pub environment: String,
-    /// Phase, if one was selected.
-    pub phase: Option<String>,
-    /// RFC 3339 start time.
-    pub started_at: String,
-    /// Wall time of the run.
-    pub duration_ms: u64,
-    /// go | no-go.
-    pub verdict: Verdict,
-    /// passed ÷ scored × 100, floored.
-    pub score: u8,
-    /// GO threshold.
-    pub pass_score: u8,
-    /// Per-status counts.
-    pub counts: Counts,
-    /// Critical items that did not pass.
-    pub failing_critical: Vec<String>,
-    /// True when the run was interrupted.
-    #[serde(default)]
-    pub interrupted: bool,
-    /// Things worth knowing about the run (ignored needs, …).
-    #[serde(default)]
-    pub notes: Vec<String>,
-    /// Items in checklist order.
-    pub items: Vec<ItemReport>,
-}
-
-impl Report {
-    /// Builds the report of a finished run.
-    pub fn new(plan: &Plan, run: &RunResult) -> Report {
-        let items: Vec<ItemReport> = plan
-            .items
-            .iter()
-            .zip(&run.outcomes)
-            .map(|(p, o)| ItemReport {
-                id: p.item.id.clone(),
-                title: p.item.title.clone(),
-                section: p.item.section.clone(),
-                severity: p.item.severity.as_str().into(),
-                probe: p.item.probe().map(str::to_string),
-                status: o.status,
-                reason: o.reason.clone(),
-                duration_ms: o.duration.as_millis() as u64,
-                attempts: o.attempts,
-                expectations: o.expectations.clone(),
-                facts: o.facts.clone(),
-                owner: p.item.owner.clone(),
-                attested: match (&p.attestation, o.status) {
-                    (Some(Standing::Valid(a)), Status::Pass) => Some(Attested {
-                        by: plan.redactor.text(&a.by),
-                        at: a.at.clone(),
-                        note: a.note.as_deref().map(|n| plan.redactor.text(n)),
-                        expires: a.expires.clone(),
-                    }),
-                    _ => None,
-                },
-            })
-            .collect();
-        let summary = summarize(
-            plan.items
-                .iter()
-                .zip(&run.outcomes)
-                .map(|(p, o)| (p.item.id.as_str(), p.item.severity, o.status)),
-            plan.pass_score,
-        );
-        Report {
-            schema: 1,
-            checklist: plan.checklist.clone(),
-            environment: plan.environment.clone(),
-            phase: plan.phase.clone(),
-            started_at: rfc3339(run.started_at),
-            duration_ms: run.duration.as_millis() as u64,
-            verdict: summary.verdict,
-            score: summary.score,
-            pass_score: plan.pass_score,
-            counts: summary.counts,
-            failing_critical: summary.failing_critical,
-            interrupted: run.interrupted,
-            notes: plan.notes.iter().map(|n| plan.redactor.text(n)).collect(),
-            items,
+/// Renders `report` in `format`.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Human => render_human(report),
+        Format::Markdown => render_markdown(report),
+        Format::Junit => render_junit(report),
+        Format::Prometheus => render_prometheus(report),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            s.push('\n');
+            s
         }
     }
-
-    /// Renders in `format`.
-    pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Human => render_human(self),
-            Format::Markdown => render_markdown(self),
-            Format::Junit => render_junit(self),
-            Format::Prometheus => render_prometheus(self),
-            Format::Json => {
-                let mut s = serde_json::to_string_pretty(self)
-                    .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-                s.push('\n');
-                s
-            }
-        }
-    }
-}
-
-/// RFC 3339 UTC with seconds.
-pub fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// A fixed report for renderer tests: every status, an attested item, secrets-free.

@@ -17,6 +17,7 @@ use preflight_core::{
 };
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+pub use preflight_model::RunResult;
 pub use tokio_util::sync::CancellationToken;
 
 /// Progress of a run, for reporters.
@@ -34,19 +35,6 @@ pub enum Event {
         /// Its status.
         status: Status,
     },
-}
-
-/// What a run produced.
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    /// One outcome per planned item, in plan order.
-    pub outcomes: Vec<Outcome>,
-    /// Wall-clock start.
-    pub started_at: SystemTime,
-    /// Wall time of the whole run.
-    pub duration: Duration,
-    /// True when the run was cancelled before every item finished.
-    pub interrupted: bool,
 }
 
 type EventSink = Arc<dyn Fn(Event) + Send + Sync>;

@@ -1,13 +1,15 @@
-//! `[notify]`: post a run's outcome to a Slack-compatible webhook and/or a generic
-//! JSON webhook. Delivery is retried; a failure is reported on stderr with the URL's
-//! host only, and never changes the verdict's exit code.
+//! preflight-notify: deliver a run's outcome to the webhooks `[notify]` names — a
+//! Slack-compatible incoming webhook and/or a generic JSON receiver — when its `on`
+//! rule asks. Delivery is retried; a failure is returned as a line naming the URL's
+//! host only (the caller prints it) and never changes the verdict.
 
 use std::time::Duration;
 
 use preflight_core::notify::{NotifyOn, ResolvedNotify, shown_url};
 use preflight_core::{Redactor, Status, Verdict};
-use preflight_report::Report;
-use serde_json::{Value, json};
+use preflight_model::Report;
+use preflight_report::notification::{json_payload, slack_payload};
+use serde_json::Value;
 
 /// Attempts per webhook.
 const ATTEMPTS: u32 = 3;
@@ -50,83 +52,6 @@ pub fn should_notify(on: NotifyOn, report: &Report, previous: Option<&Previous>)
             Some(p) => p.verdict != report.verdict || p.failing != failing_ids(report),
         },
     }
-}
-
-fn headline(r: &Report) -> String {
-    let phase = r
-        .phase
-        .as_deref()
-        .map(|p| format!(", {p}"))
-        .unwrap_or_default();
-    format!(
-        "preflight: {} — {} ({}{phase}), score {}% (needs {}%)",
-        r.verdict.label(),
-        r.checklist,
-        r.environment,
-        r.score,
-        r.pass_score
-    )
-}
-
-/// Slack incoming-webhook JSON: `text` plus one mrkdwn section.
-pub fn slack_payload(r: &Report, link: Option<&str>, run_id: Option<i64>) -> Value {
-    let mut text = format!("*{}*", headline(r));
-    if let Some(id) = run_id {
-        text.push_str(&format!(" — run {id}"));
-    }
-    if !r.failing_critical.is_empty() {
-        text.push_str(&format!(
-            "\nFailing critical: {}",
-            r.failing_critical
-                .iter()
-                .map(|i| format!("`{i}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let c = &r.counts;
-    text.push_str(&format!(
-        "\n{} pass · {} fail · {} error · {} skip · {} manual",
-        c.pass, c.fail, c.error, c.skip, c.manual
-    ));
-    if let Some(l) = link {
-        text.push_str(&format!("\n<{l}|View the report>"));
-    }
-    json!({
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-    })
-}
-
-/// The generic JSON payload.
-pub fn json_payload(
-    r: &Report,
-    link: Option<&str>,
-    run_id: Option<i64>,
-    previous: Option<&Previous>,
-) -> Value {
-    let failing: Vec<Value> = r
-        .items
-        .iter()
-        .filter(|i| r.failing_critical.contains(&i.id))
-        .map(|i| json!({"id": i.id, "status": i.status, "reason": i.reason}))
-        .collect();
-    json!({
-        "source": "preflight",
-        "checklist": r.checklist,
-        "environment": r.environment,
-        "phase": r.phase,
-        "run_id": run_id,
-        "started_at": r.started_at,
-        "verdict": r.verdict,
-        "score": r.score,
-        "pass_score": r.pass_score,
-        "counts": r.counts,
-        "failing_critical": failing,
-        "previous_verdict": previous.map(|p| p.verdict),
-        "summary": headline(r),
-        "link": link,
-    })
 }
 
 fn client() -> Result<reqwest::Client, String> {
@@ -183,7 +108,7 @@ pub async fn send(
         (n.webhook.as_deref(), slack_payload(report, link, run_id)),
         (
             n.json_webhook.as_deref(),
-            json_payload(report, link, run_id, previous),
+            json_payload(report, link, run_id, previous.map(|p| p.verdict)),
         ),
     ];
     for (url, body) in targets {
@@ -199,6 +124,7 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn report(verdict: &str, failing: &[&str]) -> Report {
         let items: Vec<Value> = ["a", "b"]
@@ -238,19 +164,5 @@ mod tests {
             &go,
             Some(&Previous::of(&go))
         ));
-    }
-
-    #[test]
-    fn slack_payload_names_verdict_score_and_failing_critical() {
-        let p = slack_payload(&report("no-go", &["a"]), Some("https://ci/run/1"), Some(7));
-        let text = p["text"].as_str().unwrap();
-        assert!(text.contains("NO-GO"), "{text}");
-        assert!(text.contains("score 50%"), "{text}");
-        assert!(text.contains("`a`"), "{text}");
-        assert!(
-            text.contains("<https://ci/run/1|View the report>"),
-            "{text}"
-        );
-        assert_eq!(p["blocks"][0]["text"]["text"], p["text"]);
     }
 }

@@ -1,0 +1,48 @@
+//! `preflight history` for people.
+
+use std::fmt::Write as _;
+
+use preflight_model::RunSummary;
+
+/// `preflight history`: one line per run, newest first.
+pub fn render_history(runs: &[RunSummary]) -> String {
+    if runs.is_empty() {
+        return "no runs recorded\n".into();
+    }
+    let mut out = format!(
+        "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>5}  {}\n",
+        "RUN", "STARTED", "CHECKLIST", "ENV", "PHASE", "VERDICT", "SCORE", "PASS/FAIL/ERR/SKIP/MAN"
+    );
+    for r in runs {
+        let c = &r.counts;
+        let _ = writeln!(
+            out,
+            "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>4}%  {}/{}/{}/{}/{}{}",
+            r.id,
+            r.started_at,
+            truncate(&r.checklist, 24),
+            truncate(&r.environment, 12),
+            truncate(r.phase.as_deref().unwrap_or("-"), 12),
+            r.verdict.label(),
+            r.score,
+            c.pass,
+            c.fail,
+            c.error,
+            c.skip,
+            c.manual,
+            if r.interrupted { " (interrupted)" } else { "" }
+        );
+    }
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
