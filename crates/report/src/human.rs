@@ -1,9 +1,40 @@
 //! The human report: grouped by section, one line per item, reasons for the rest,
 //! the verdict last.
 
-use preflight_core::Status;
+use anstyle::{AnsiColor, Style};
+use preflight_core::{Status, Verdict};
 
 use crate::Report;
+
+/// Whether the human report may use colour (decided by the CLI: a terminal, and
+/// neither `--color never` nor `NO_COLOR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Styling {
+    /// Emit ANSI colour codes.
+    pub color: bool,
+}
+
+impl Styling {
+    /// `text` in `style`, or plain when colour is off.
+    fn paint(self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn status(self, s: Status) -> Style {
+        let c = match s {
+            Status::Pass => AnsiColor::Green,
+            Status::Fail => AnsiColor::Red,
+            Status::Error => AnsiColor::Magenta,
+            Status::Skip => AnsiColor::Yellow,
+            Status::Manual => AnsiColor::Cyan,
+        };
+        Style::new().fg_color(Some(c.into())).bold()
+    }
+}
 
 /// The symbol of a status.
 pub fn symbol(s: Status) -> &'static str {
@@ -16,8 +47,15 @@ pub fn symbol(s: Status) -> &'static str {
     }
 }
 
-/// Renders the human report.
+/// Renders the human report without colour.
 pub fn render_human(r: &Report) -> String {
+    render_human_styled(r, Styling::default())
+}
+
+/// Renders the human report, coloured when `styling` allows: status icons, the
+/// verdict line and the reasons of items that did not pass. Colour is never the
+/// only signal: the icons and words are the same either way.
+pub fn render_human_styled(r: &Report, styling: Styling) -> String {
     let mut out = String::new();
     let phase = r
         .phase
@@ -68,7 +106,7 @@ pub fn render_human(r: &Report) -> String {
                 .unwrap_or_default();
             out.push_str(&format!(
                 "  {} {}  {}{sev}{owner}{time}\n",
-                symbol(i.status),
+                styling.paint(styling.status(i.status), symbol(i.status)),
                 i.id,
                 i.title
             ));
@@ -83,7 +121,8 @@ pub fn render_human(r: &Report) -> String {
             if i.status != Status::Pass
                 && let Some(reason) = &i.reason
             {
-                out.push_str(&format!("      {reason}\n"));
+                let dim = Style::new().fg_color(Some(styling_reason(i.status).into()));
+                out.push_str(&format!("      {}\n", styling.paint(dim, reason)));
             }
         }
     }
@@ -109,11 +148,23 @@ pub fn render_human(r: &Report) -> String {
     } else {
         format!(" — failing critical: {}", r.failing_critical.join(", "))
     };
+    let verdict = match r.verdict {
+        Verdict::Go => Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),
+        Verdict::NoGo => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+    };
     out.push_str(&format!(
         "{}  score {}% (needs {}%){failing}\n",
-        r.verdict.label(),
+        styling.paint(verdict, r.verdict.label()),
         r.score,
         r.pass_score
     ));
     out
+}
+
+fn styling_reason(s: Status) -> AnsiColor {
+    match s {
+        Status::Fail => AnsiColor::Red,
+        Status::Error => AnsiColor::Magenta,
+        _ => AnsiColor::BrightBlack,
+    }
 }

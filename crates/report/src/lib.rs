@@ -17,7 +17,7 @@ mod watch;
 
 pub use diff::{render_diff_human, render_diff_json};
 pub use history::render_history;
-pub use human::render_human;
+pub use human::{Styling, render_human, render_human_styled};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use preflight_model::{Attested, ItemReport, Report};

@@ -345,7 +345,7 @@ fn object(obj: &Map<String, Value>, defs: &Map<String, Value>, depth: usize) -> 
             name: name.clone(),
             shape: compile(s, defs, depth + 1),
             required: required.contains(&name.as_str()),
-            nullable: admits_null(s, defs),
+            nullable: admits_null(s),
             doc: s
                 .get("description")
                 .and_then(Value::as_str)
@@ -369,7 +369,7 @@ fn is_null_schema(s: &Value) -> bool {
     s.get("type").and_then(Value::as_str) == Some("null")
 }
 
-fn admits_null(s: &Value, defs: &Map<String, Value>) -> bool {
+fn admits_null(s: &Value) -> bool {
     match s.get("type") {
         Some(Value::Array(ts)) if ts.iter().any(|t| t == "null") => return true,
         Some(Value::String(t)) if t == "null" => return true,
@@ -378,7 +378,7 @@ fn admits_null(s: &Value, defs: &Map<String, Value>) -> bool {
     if let Some(Value::Array(alts)) = s.get("anyOf").or_else(|| s.get("oneOf")) {
         return alts
             .iter()
-            .any(|a| is_null_schema(a) || admits_null(a, defs));
+            .any(|a| is_null_schema(a) || admits_null(a));
     }
     false
 }
