@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{
+    Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
+};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -41,52 +44,79 @@ pub const OUTPUT_CAP: usize = 64 * 1024;
 /// After the command exits, output still buffered is read for at most this long.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "command",
-    options: &["argv", "shell", "cwd", "env"],
-    facts: &[
-        "exit_code",
-        "signal",
-        "stdout",
-        "stderr",
-        "stdout_truncated",
-        "stderr_truncated",
-        "duration_ms",
-    ],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
+/// Options of a `command` item: exactly one of `argv` and `shell`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CommandOptions {
+pub struct CommandOptions {
+    /// Program and arguments, run directly without a shell, e.g.
+    /// `["npx", "tsc", "--noEmit"]`.
+    pub argv: Option<Vec<String>>,
+    /// A command line run with `sh -c`, instead of `argv`.
+    pub shell: Option<String>,
+    /// Working directory of the command; default: the one preflight runs in.
+    pub cwd: Option<String>,
+    /// Variables added to the inherited environment.
     #[serde(default)]
-    argv: Option<Vec<String>>,
-    #[serde(default)]
-    shell: Option<String>,
-    #[serde(default)]
-    cwd: Option<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
 }
 
 impl CommandOptions {
-    /// The program and its arguments: `argv`, or `sh -c SHELL`.
-    fn program(&self) -> Result<Vec<String>, String> {
+    /// The program and its arguments: `argv`, or `sh -c SHELL`; else the problem.
+    fn program(&self) -> Result<Vec<String>, OptionProblem> {
         match (&self.argv, &self.shell) {
-            (Some(_), Some(_)) => Err("give either `argv` or `shell`, not both".into()),
-            (None, None) => Err(
-                "give `argv` (e.g. argv = [\"npx\", \"tsc\", \"--noEmit\"]) or `shell` (a string for sh -c)"
-                    .into(),
-            ),
+            (Some(_), Some(_)) => Err(OptionProblem::at(
+                "shell",
+                "give either `argv` or `shell`, not both",
+            )),
+            (None, None) => Err(OptionProblem::at(
+                "argv",
+                "give `argv` (e.g. argv = [\"npx\", \"tsc\", \"--noEmit\"]) or `shell` (a string for sh -c)",
+            )),
             (Some(argv), None) => {
                 if argv.first().is_none_or(|p| p.is_empty()) {
-                    Err("argv must start with a program name".into())
+                    Err(OptionProblem::at(
+                        "argv",
+                        "argv must start with a program name",
+                    ))
                 } else {
                     Ok(argv.clone())
                 }
             }
             (None, Some(s)) => Ok(vec!["sh".into(), "-c".into(), s.clone()]),
         }
+    }
+}
+
+/// Why a command produced no facts: it could not be started or waited for. The
+/// checker lacks something (a program, a directory), so the item errors; a command
+/// that runs and fails is a fact (`exit_code`), not an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The program could not be started (not installed, not executable).
+    #[error("failed to start `{program}`: {error}")]
+    Spawn {
+        /// The program, as given.
+        program: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// `cwd` is not a directory.
+    #[error("failed to start `{program}`: cwd {} is not a directory", .dir.display())]
+    Cwd {
+        /// The program, as given.
+        program: String,
+        /// The working directory, as given.
+        dir: PathBuf,
+    },
+    /// Waiting for the command failed.
+    #[error("failed to wait for the command: {0}")]
+    Wait(std::io::Error),
+}
+
+impl ProbeError for Error {
+    fn blame(&self) -> Blame {
+        Blame::Checker
     }
 }
 
@@ -102,42 +132,72 @@ impl CommandProbe {
 }
 
 impl Probe for CommandProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
-    }
+    type Options = CommandOptions;
+    const NAME: &'static str = "command";
+    const SUMMARY: &'static str = "Runs a local command with a timeout: exit code, capped stdout \
+         and stderr, duration; its whole process group is killed when the attempt ends.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new(
+            "exit_code",
+            FactType::Integer,
+            "the exit status; 128 + signal when a signal ended the command",
+        ),
+        Fact::new(
+            "signal",
+            FactType::Integer,
+            "the signal that ended the command, else null",
+        )
+        .nullable(),
+        Fact::new(
+            "stdout",
+            FactType::String,
+            "standard output as text, kept up to 64 KiB",
+        ),
+        Fact::new(
+            "stderr",
+            FactType::String,
+            "standard error as text, kept up to 64 KiB",
+        ),
+        Fact::new(
+            "stdout_truncated",
+            FactType::Bool,
+            "stdout was cut (longer than 64 KiB, or still held open after the command exited)",
+        ),
+        Fact::new(
+            "stderr_truncated",
+            FactType::Bool,
+            "stderr was cut (longer than 64 KiB, or still held open after the command exited)",
+        ),
+        Fact::new(
+            "duration_ms",
+            FactType::Number,
+            "how long the command ran, in ms",
+        ),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "host.kernel"
+title = "The release host runs Linux"
+probe = "command"
+argv = ["uname", "-s"]
+timeout = "10s"
+expect = ["exit_code == 0", "stdout.startsWith('Linux')"]
+"#;
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: CommandOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
-        match opts.program() {
-            Ok(_) => Vec::new(),
-            Err(message) => vec![OptionProblem {
-                key: Some(
-                    if opts.shell.is_some() {
-                        "shell"
-                    } else {
-                        "argv"
-                    }
-                    .into(),
-                ),
-                message,
-            }],
-        }
-    }
-
-    fn default_expect(&self, _: &Options) -> Vec<String> {
+    fn default_expect(_: &Options) -> Vec<String> {
         vec!["exit_code == 0".into()]
     }
 
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: CommandOptions = parse_options(options).map_err(|p| p.message)?;
-        let program = opts.program()?;
+    fn validate(options: &CommandOptions) -> Vec<OptionProblem> {
+        options.program().err().into_iter().collect()
+    }
+
+    fn prepare(&self, options: CommandOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        // Validated before prepare; a problem here still errors the item.
+        let program = options.program().map_err(Failure::options)?;
         Ok(Arc::new(CommandObserver {
             program,
-            cwd: opts.cwd.map(PathBuf::from),
-            env: opts.env,
+            cwd: options.cwd.map(PathBuf::from),
+            env: options.env,
         }))
     }
 }
@@ -172,6 +232,10 @@ impl Observer for CommandObserver {
 
 impl CommandObserver {
     async fn run(&self) -> Result<Facts, Failure> {
+        Ok(self.execute().await?)
+    }
+
+    async fn execute(&self) -> Result<Facts, Error> {
         let mut cmd = Command::new(&self.program[0]);
         cmd.args(&self.program[1..])
             .envs(&self.env)
@@ -184,14 +248,15 @@ impl CommandObserver {
             cmd.current_dir(dir);
         }
         let t0 = Instant::now();
-        let mut child = cmd.spawn().map_err(|e| {
-            let what = match &self.cwd {
-                Some(dir) if !dir.is_dir() => {
-                    format!("cwd {} is not a directory", dir.display())
-                }
-                _ => e.to_string(),
-            };
-            Failure::Probe(format!("failed to start `{}`: {what}", self.program[0]))
+        let mut child = cmd.spawn().map_err(|error| {
+            let program = self.program[0].clone();
+            match &self.cwd {
+                Some(dir) if !dir.is_dir() => Error::Cwd {
+                    program,
+                    dir: dir.clone(),
+                },
+                _ => Error::Spawn { program, error },
+            }
         })?;
         let guard = child
             .id()
@@ -204,10 +269,7 @@ impl CommandObserver {
         // If this future is dropped (timeout), these abort the readers too.
         let out_task = AbortOnDrop(out_task);
         let err_task = AbortOnDrop(err_task);
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| Failure::Probe(format!("failed to wait for the command: {e}")))?;
+        let status = child.wait().await.map_err(Error::Wait)?;
         let duration = t0.elapsed();
         // Kill stragglers that still hold the pipes (`sleep 100 &`), then collect
         // what is buffered.
@@ -283,12 +345,36 @@ async fn read_capped<R: AsyncRead + Unpin>(stream: Option<R>) -> Captured {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use preflight_core::AnyProbe;
+    use preflight_core::probe::conformance;
     use serde_json::Value;
 
+    /// Checks and prepares the options as core does.
     fn observer(v: Value) -> Arc<dyn Observer> {
         let opts: Options = serde_json::from_value(v).expect("options");
-        assert!(CommandProbe::new().check(&opts).is_empty());
-        CommandProbe::new().prepare(&opts).expect("prepare")
+        let p = CommandProbe::new();
+        assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
+        let obs =
+            AnyProbe::prepare(&p, &opts, &Context::new(Duration::from_secs(5))).expect("prepare");
+        Arc::new(Conforming(obs))
+    }
+
+    /// An observer whose every set of facts is held to the probe's description.
+    struct Conforming(Arc<dyn Observer>);
+
+    impl Observer for Conforming {
+        fn host(&self) -> Option<String> {
+            self.0.host()
+        }
+
+        fn observe(&self) -> BoxFuture<'_, Result<Facts, Failure>> {
+            Box::pin(async move {
+                let facts = self.0.observe().await?;
+                let problems = conformance(CommandProbe::FACTS, &facts);
+                assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+                Ok(facts)
+            })
+        }
     }
 
     #[tokio::test]
@@ -328,15 +414,25 @@ mod tests {
             .observe()
             .await
             .expect_err("fails");
-        match e {
-            Failure::Probe(r) => assert!(r.contains("failed to start"), "{r}"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(e.blame(), Blame::Checker, "{e:?}");
+        assert!(
+            e.reason()
+                .starts_with("failed to start `/nonexistent/preflight-no-such-program`: "),
+            "{e}"
+        );
+        assert!(matches!(
+            e.downcast_ref::<Error>(),
+            Some(Error::Spawn { .. })
+        ));
         let e = observer(json!({"argv": ["true"], "cwd": "/nonexistent/dir"}))
             .observe()
             .await
             .expect_err("fails");
-        assert!(matches!(e, Failure::Probe(r) if r.contains("not a directory")));
+        assert_eq!(e.blame(), Blame::Checker, "{e:?}");
+        assert_eq!(
+            e.reason(),
+            "failed to start `true`: cwd /nonexistent/dir is not a directory"
+        );
     }
 
     #[tokio::test]
@@ -411,17 +507,93 @@ mod tests {
         assert!(gone(marker).await, "a background process survived");
     }
 
+    #[tokio::test]
+    async fn a_failing_command_is_a_fact_not_an_error() {
+        let f = observer(json!({"argv": ["sh", "-c", "echo nope >&2; exit 1"]}))
+            .observe()
+            .await
+            .expect("facts");
+        assert_eq!(f["exit_code"], 1);
+        assert_eq!(f["stderr"], "nope\n");
+        assert_eq!(f["stdout_truncated"], false);
+        let f = observer(json!({"argv": ["false"]}))
+            .observe()
+            .await
+            .expect("facts");
+        assert_eq!(f["exit_code"], 1);
+    }
+
     #[test]
     fn check_wants_exactly_one_of_argv_and_shell() {
         let p = CommandProbe::new();
         let opts = |v: Value| -> Options { serde_json::from_value(v).expect("options") };
-        assert_eq!(p.check(&opts(json!({}))).len(), 1);
+        let key = |v: Value| -> Vec<Option<String>> {
+            p.check(&opts(v)).into_iter().map(|p| p.key).collect()
+        };
+        assert_eq!(key(json!({})), [Some("argv".to_string())]);
         assert_eq!(
-            p.check(&opts(json!({"argv": ["a"], "shell": "b"}))).len(),
-            1
+            key(json!({"argv": ["a"], "shell": "b"})),
+            [Some("shell".to_string())]
         );
-        assert_eq!(p.check(&opts(json!({"argv": []}))).len(), 1);
-        assert_eq!(p.check(&opts(json!({"argv": "ls"}))).len(), 1);
+        assert_eq!(key(json!({"argv": []})), [Some("argv".to_string())]);
+        assert_eq!(key(json!({"argv": [""]})), [Some("argv".to_string())]);
+        assert_eq!(key(json!({"argv": "ls"})), [Some("argv".to_string())]);
+        assert_eq!(
+            key(json!({"shell": "ls", "env": {"PORT": 8080}})),
+            [Some("env".to_string())]
+        );
+        assert_eq!(key(json!({"shell": "ls", "cmd": "x"})).len(), 1);
         assert!(p.check(&opts(json!({"argv": ["ls", "-l"]}))).is_empty());
+        assert!(
+            p.check(&opts(
+                json!({"shell": "ls", "cwd": "/tmp", "env": {"A": "1"}})
+            ))
+            .is_empty()
+        );
+        let problems = p.check(&opts(json!({"argv": ["a"], "shell": "b"})));
+        assert_eq!(
+            problems[0].message,
+            "give either `argv` or `shell`, not both"
+        );
+    }
+
+    #[test]
+    fn options_schema_documents_every_option() {
+        let schema = CommandProbe::new().options_schema();
+        let props = schema["properties"].as_object().expect("properties");
+        assert_eq!(
+            props.keys().collect::<Vec<_>>(),
+            ["argv", "shell", "cwd", "env"]
+        );
+        for (k, v) in props {
+            assert!(v["description"].is_string(), "{k} has no doc");
+        }
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[tokio::test]
+    async fn the_example_loads_and_holds() {
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(CommandProbe::new())]);
+        let list =
+            preflight_core::checklist::parse("example.toml", CommandProbe::EXAMPLE, &[], &catalog)
+                .expect("the example loads");
+        let preflight_core::Check::Probe {
+            options, expect, ..
+        } = &list.items[0].check
+        else {
+            panic!("a probe item")
+        };
+        let facts = observer(Value::Object(options.clone()))
+            .observe()
+            .await
+            .expect("facts");
+        for e in expect {
+            assert_eq!(
+                e.judge(&facts),
+                preflight_core::expect::Judgement::Holds,
+                "{} over {facts:?}",
+                e.source()
+            );
+        }
     }
 }

@@ -21,9 +21,12 @@ mod resp;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{
+    Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
+};
 use resp::{Reply, RespError};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
@@ -33,30 +36,111 @@ use url::Url;
 /// A `GET` value is kept up to this many bytes (`value_truncated` says when cut).
 pub const VALUE_CAP: usize = 1024 * 1024;
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "redis",
-    options: &["url", "key", "ca"],
-    facts: &[
-        "pong",
-        "role",
-        "connected_slaves",
-        "used_memory",
-        "latency_ms",
-        "value",
-        "value_truncated",
-        "error",
-    ],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
+/// Options of a `redis` item.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RedisOptions {
-    url: String,
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    ca: Option<String>,
+pub struct RedisOptions {
+    /// Server URL, `redis://user:pass@host:port/db` (`rediss://` for TLS); port 6379
+    /// and database 0 by default. The password is masked in every report.
+    pub url: String,
+    /// A key to read with `GET`; its value is the `value` fact.
+    pub key: Option<String>,
+    /// A PEM file of CA certificates trusted for `rediss://` instead of the public web
+    /// roots.
+    pub ca: Option<String>,
+}
+
+/// Why a Redis observation produced no facts. Server *error replies* are not errors
+/// (they are the `error` fact); these are an unusable URL or CA file (the checker's
+/// fault) and connections that fail or do not speak RESP (the target's).
+///
+/// Messages never repeat the URL: it may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `url` does not parse.
+    #[error("url is not a valid Redis URL: {0}")]
+    Url(url::ParseError),
+    /// `url` has a scheme other than `redis` / `rediss`.
+    #[error("unsupported URL scheme \"{0}\" (use redis:// or rediss://)")]
+    Scheme(String),
+    /// `url` names no host.
+    #[error("url has no host")]
+    NoHost,
+    /// The URL's path is not a database number.
+    #[error("url path \"/{0}\" is not a database number")]
+    Database(String),
+    /// The `ca` file cannot be used, or TLS cannot be set up.
+    #[error("{0}")]
+    TlsSetup(String),
+    /// The host cannot be a TLS server name.
+    #[error("\"{0}\" is not a valid TLS server name")]
+    ServerName(String),
+    /// The server refused the connection.
+    #[error("connection refused by {addr}")]
+    Refused {
+        /// `host:port`.
+        addr: String,
+    },
+    /// The connection could not be opened for another reason.
+    #[error("failed to connect to {addr}: {error}")]
+    Connect {
+        /// `host:port`.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The TLS handshake failed.
+    #[error("TLS handshake with {addr} failed: {error}")]
+    Handshake {
+        /// `host:port`.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The connection failed or closed during the conversation.
+    #[error("connection to {addr} failed: {error}")]
+    Io {
+        /// `host:port`.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The server answered with something that is not RESP.
+    #[error("{addr} is not a Redis server (not a Redis reply: {reason})")]
+    NotRedis {
+        /// `host:port`.
+        addr: String,
+        /// What was wrong with the reply.
+        reason: String,
+    },
+}
+
+impl ProbeError for Error {
+    fn blame(&self) -> Blame {
+        match self {
+            Error::Url(_)
+            | Error::Scheme(_)
+            | Error::NoHost
+            | Error::Database(_)
+            | Error::TlsSetup(_)
+            | Error::ServerName(_) => Blame::Checker,
+            Error::Refused { .. }
+            | Error::Connect { .. }
+            | Error::Handshake { .. }
+            | Error::Io { .. }
+            | Error::NotRedis { .. } => Blame::Target,
+        }
+    }
+
+    fn is_timeout(&self) -> bool {
+        match self {
+            Error::Connect { error, .. }
+            | Error::Handshake { error, .. }
+            | Error::Io { error, .. } => error.kind() == std::io::ErrorKind::TimedOut,
+            _ => false,
+        }
+    }
 }
 
 /// Where and how to connect, from the URL.
@@ -70,22 +154,18 @@ struct Target {
     db: u32,
 }
 
-fn parse_url(text: &str) -> Result<Target, String> {
+fn parse_url(text: &str) -> Result<Target, Error> {
     // Never echo the URL: it may hold a password.
-    let url = Url::parse(text).map_err(|e| format!("url is not a valid Redis URL: {e}"))?;
+    let url = Url::parse(text).map_err(Error::Url)?;
     let tls = match url.scheme() {
         "redis" => false,
         "rediss" => true,
-        other => {
-            return Err(format!(
-                "unsupported URL scheme \"{other}\" (use redis:// or rediss://)"
-            ));
-        }
+        other => return Err(Error::Scheme(other.to_string())),
     };
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or("url has no host")?
+        .ok_or(Error::NoHost)?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
@@ -102,7 +182,7 @@ fn parse_url(text: &str) -> Result<Target, String> {
         0
     } else {
         path.parse::<u32>()
-            .map_err(|_| format!("url path \"/{path}\" is not a database number"))?
+            .map_err(|_| Error::Database(path.to_string()))?
     };
     Ok(Target {
         tls,
@@ -126,63 +206,101 @@ impl RedisProbe {
 }
 
 impl Probe for RedisProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
-    }
+    type Options = RedisOptions;
+    const NAME: &'static str = "redis";
+    const SUMMARY: &'static str =
+        "Talks RESP to Redis: PING, role, replicas, memory, and optionally GET of a key.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new("pong", FactType::Bool, "the server answered PING with PONG"),
+        Fact::new(
+            "role",
+            FactType::String,
+            "`master` or `slave`, from INFO replication",
+        )
+        .nullable(),
+        Fact::new(
+            "connected_slaves",
+            FactType::Integer,
+            "number of connected replicas, from INFO replication",
+        )
+        .nullable(),
+        Fact::new(
+            "used_memory",
+            FactType::Integer,
+            "memory in use, in bytes, from INFO memory",
+        )
+        .nullable(),
+        Fact::new("latency_ms", FactType::Number, "PING round trip, in ms"),
+        Fact::new(
+            "value",
+            FactType::String,
+            "the value of `key` as text, kept up to 1 MiB; null when the key does not exist or no `key` is given",
+        )
+        .nullable(),
+        Fact::new(
+            "value_truncated",
+            FactType::Bool,
+            "the value of `key` was longer than 1 MiB and was cut; null without `key`",
+        )
+        .nullable(),
+        Fact::new(
+            "error",
+            FactType::String,
+            "the server's error replies (`AUTH: WRONGPASS …`, `PING: NOAUTH …`); null when none",
+        )
+        .nullable(),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "infra.redis"
+title = "Redis is up and primary, and the live release is 1.4.2"
+probe = "redis"
+url = "redis://127.0.0.1:6379/0"
+key = "release:live"
+expect = ["pong", "role == 'master'", "used_memory < 1024 * 1024 * 1024", "value == '1.4.2'"]
+"#;
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: RedisOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
-        if !opts.url.contains("${")
-            && let Err(message) = parse_url(&opts.url)
-        {
-            return vec![OptionProblem {
-                key: Some("url".into()),
-                message,
-            }];
-        }
-        Vec::new()
-    }
-
-    fn default_expect(&self, _: &Options) -> Vec<String> {
+    fn default_expect(_: &Options) -> Vec<String> {
         vec!["pong".into()]
     }
 
-    fn secrets(&self, options: &Options) -> Vec<String> {
+    fn validate(options: &RedisOptions) -> Vec<OptionProblem> {
+        match parse_url(&options.url) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![OptionProblem::at("url", e.to_string())],
+        }
+    }
+
+    fn secrets(options: &RedisOptions) -> Vec<String> {
         // The generic rules mask URL passwords; also mask the decoded form.
-        parse_options::<RedisOptions>(options)
+        parse_url(&options.url)
             .ok()
-            .and_then(|o| parse_url(&o.url).ok())
             .and_then(|t| t.password)
             .into_iter()
             .collect()
     }
 
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: RedisOptions = parse_options(options).map_err(|p| p.message)?;
-        let target = parse_url(&opts.url)?;
+    fn prepare(&self, options: RedisOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        let target = parse_url(&options.url)?;
         let tls = if target.tls {
-            Some(tls_connector(opts.ca.as_deref())?)
+            Some(tls_connector(options.ca.as_deref())?)
         } else {
             None
         };
         Ok(Arc::new(RedisObserver {
             target,
-            key: opts.key,
+            key: options.key,
             tls,
         }))
     }
 }
 
 /// TLS with the public web roots, or only the CA certificates of a PEM file.
-fn tls_connector(ca: Option<&str>) -> Result<tokio_rustls::TlsConnector, String> {
+fn tls_connector(ca: Option<&str>) -> Result<tokio_rustls::TlsConnector, Error> {
     let provider = preflight_client::provider();
-    let roots = preflight_client::root_store(ca)?;
+    let roots = preflight_client::root_store(ca).map_err(Error::TlsSetup)?;
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Error::TlsSetup(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(cfg)))
@@ -205,29 +323,33 @@ impl Observer for RedisObserver {
             let addr = format!("{}:{}", t.host, t.port);
             let tcp = TcpStream::connect((t.host.as_str(), t.port))
                 .await
-                .map_err(|e| Failure::Target(connect_error(&e, &addr)))?;
+                .map_err(|e| connect_error(e, &addr))?;
             let _ = tcp.set_nodelay(true);
             match &self.tls {
-                None => self.session(BufReader::new(tcp), &addr).await,
+                None => Ok(self.session(BufReader::new(tcp), &addr).await?),
                 Some(connector) => {
-                    let name =
-                        rustls::pki_types::ServerName::try_from(t.host.clone()).map_err(|_| {
-                            Failure::Probe(format!("\"{}\" is not a valid TLS server name", t.host))
-                        })?;
-                    let tls = connector.connect(name, tcp).await.map_err(|e| {
-                        Failure::Target(format!("TLS handshake with {addr} failed: {e}"))
-                    })?;
-                    self.session(BufReader::new(tls), &addr).await
+                    let name = rustls::pki_types::ServerName::try_from(t.host.clone())
+                        .map_err(|_| Error::ServerName(t.host.clone()))?;
+                    let tls =
+                        connector
+                            .connect(name, tcp)
+                            .await
+                            .map_err(|error| Error::Handshake {
+                                addr: addr.clone(),
+                                error,
+                            })?;
+                    Ok(self.session(BufReader::new(tls), &addr).await?)
                 }
             }
         })
     }
 }
 
-fn connect_error(e: &std::io::Error, addr: &str) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => format!("connection refused by {addr}"),
-        _ => format!("failed to connect to {addr}: {e}"),
+fn connect_error(error: std::io::Error, addr: &str) -> Error {
+    let addr = addr.to_string();
+    match error.kind() {
+        std::io::ErrorKind::ConnectionRefused => Error::Refused { addr },
+        _ => Error::Connect { addr, error },
     }
 }
 
@@ -238,13 +360,17 @@ struct Session<'a, S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + tokio::io::AsyncBufRead + Unpin + Send> Session<'_, S> {
-    async fn call(&mut self, args: &[&[u8]]) -> Result<Reply, Failure> {
+    async fn call(&mut self, args: &[&[u8]]) -> Result<Reply, Error> {
         let addr = self.addr;
         let wrap = |e: RespError| match e {
-            RespError::Io(io) => Failure::Target(format!("connection to {addr} failed: {io}")),
-            RespError::Protocol(p) => Failure::Target(format!(
-                "{addr} is not a Redis server (not a Redis reply: {p})"
-            )),
+            RespError::Io(error) => Error::Io {
+                addr: addr.to_string(),
+                error,
+            },
+            RespError::Protocol(reason) => Error::NotRedis {
+                addr: addr.to_string(),
+                reason,
+            },
         };
         resp::send(&mut self.stream, args).await.map_err(wrap)?;
         resp::read(&mut self.stream).await.map_err(wrap)
@@ -252,7 +378,8 @@ impl<S: AsyncRead + AsyncWrite + tokio::io::AsyncBufRead + Unpin + Send> Session
 }
 
 impl RedisObserver {
-    async fn session<S>(&self, stream: S, addr: &str) -> Result<Facts, Failure>
+    /// The commands of one observation; server error replies are collected in `error`.
+    async fn session<S>(&self, stream: S, addr: &str) -> Result<Facts, Error>
     where
         S: AsyncRead + AsyncWrite + tokio::io::AsyncBufRead + Unpin + Send,
     {
@@ -406,8 +533,19 @@ mod tests {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
         // Errors never repeat the URL (it may hold a password).
-        let e = parse_url("redis://u:hunter22@h/notadb").expect_err("bad db");
-        assert!(!e.contains("hunter22"), "{e}");
+        for bad in [
+            "redis://u:hunter22@h/notadb",
+            "http://u:hunter22@h",
+            "redis://u:hunter22@:1",
+            "redis://u:hunter22@h:99999",
+        ] {
+            let e = parse_url(bad).expect_err("bad url").to_string();
+            assert!(!e.contains("hunter22"), "{e}");
+        }
+        assert_eq!(
+            parse_url("http://h").expect_err("scheme").to_string(),
+            "unsupported URL scheme \"http\" (use redis:// or rediss://)"
+        );
     }
 
     #[test]
@@ -423,8 +561,66 @@ mod tests {
         let opts: Options =
             serde_json::from_value(json!({"url": "redis://:p%40ssw0rd@h"})).expect("opts");
         assert_eq!(
-            RedisProbe::new().secrets(&opts),
+            preflight_core::AnyProbe::secrets(&RedisProbe::new(), &opts),
             vec!["p@ssw0rd".to_string()]
         );
+    }
+
+    #[test]
+    fn check_validates_literal_urls_and_types() {
+        use preflight_core::AnyProbe;
+        let p = RedisProbe::new();
+        let opts = |v: Value| -> Options { serde_json::from_value(v).expect("options") };
+        assert!(
+            p.check(&opts(json!({"url": "redis://127.0.0.1:6379/0"})))
+                .is_empty()
+        );
+        for bad in ["http://h", "redis://h/x", "not a url", "redis://:pw@"] {
+            let problems = p.check(&opts(json!({"url": bad})));
+            assert_eq!(problems.len(), 1, "{bad}");
+            assert_eq!(problems[0].key.as_deref(), Some("url"), "{bad}");
+        }
+        for bad in [
+            json!({}),
+            json!({"url": 6379}),
+            json!({"url": "redis://h", "key": 1}),
+            json!({"url": "redis://h", "kee": "k"}),
+        ] {
+            assert_eq!(p.check(&opts(bad.clone())).len(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_and_ca_problems_are_the_checkers_connections_the_targets() {
+        use preflight_core::ProbeError;
+        assert_eq!(Error::NoHost.blame(), Blame::Checker);
+        assert_eq!(
+            Error::TlsSetup("ca file x holds no PEM certificate".into()).blame(),
+            Blame::Checker
+        );
+        assert_eq!(Error::Refused { addr: "h:1".into() }.blame(), Blame::Target);
+        let slow = Error::Io {
+            addr: "h:1".into(),
+            error: std::io::ErrorKind::TimedOut.into(),
+        };
+        assert!(slow.is_timeout() && slow.blame() == Blame::Target);
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_an_error_at_prepare() {
+        let opts: Options = serde_json::from_value(
+            json!({"url": "rediss://127.0.0.1", "ca": "/nonexistent/ca.pem"}),
+        )
+        .expect("opts");
+        let e = match preflight_core::AnyProbe::prepare(
+            &RedisProbe::new(),
+            &opts,
+            &Context::new(Duration::from_secs(1)),
+        ) {
+            Ok(_) => panic!("a missing ca file must not prepare"),
+            Err(e) => e,
+        };
+        assert_eq!(e.blame(), Blame::Checker);
+        assert!(e.reason().starts_with("failed to read ca file"), "{e}");
     }
 }

@@ -5,8 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::{Facts, Failure, Observer, Options, Probe};
-use preflight_probe_redis::RedisProbe;
+use preflight_core::probe::conformance;
+use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Observer, Options, Probe};
+use preflight_probe_redis::{Error, RedisProbe};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -83,14 +84,27 @@ async fn raw(port: u16, commands: &str) {
     let _ = tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await;
 }
 
+/// Checks and prepares the options as core does.
 fn observer(v: Value) -> Arc<dyn Observer> {
     let opts: Options = serde_json::from_value(v).expect("options");
-    assert!(RedisProbe::new().check(&opts).is_empty());
-    RedisProbe::new().prepare(&opts).expect("prepare")
+    let p = RedisProbe::new();
+    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
+    AnyProbe::prepare(&p, &opts, &Context::new(Duration::from_secs(5))).expect("prepare")
 }
 
+/// One observation; every set of facts is held to the probe's description of them.
 async fn observe(v: Value) -> Result<Facts, Failure> {
-    observer(v).observe().await
+    let facts = observer(v).observe().await?;
+    let problems = conformance(RedisProbe::FACTS, &facts);
+    assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+    Ok(facts)
+}
+
+/// A failure the target is to blame for, with its typed error.
+fn target_failure(e: &Failure) -> &Error {
+    assert_eq!(e.blame(), Blame::Target, "{e:?}");
+    assert!(!e.is_timeout(), "{e:?}");
+    e.downcast_ref::<Error>().expect("the redis probe's error")
 }
 
 #[tokio::test]
@@ -201,9 +215,10 @@ async fn refused_garbage_and_closing_servers_fail_the_item() {
     let e = observe(json!({"url": format!("redis://127.0.0.1:{closed}")}))
         .await
         .expect_err("refused");
-    assert!(
-        matches!(&e, Failure::Target(r) if r.contains("connection refused")),
-        "{e:?}"
+    assert!(matches!(target_failure(&e), Error::Refused { .. }), "{e:?}");
+    assert_eq!(
+        e.reason(),
+        format!("connection refused by 127.0.0.1:{closed}")
     );
 
     // An HTTP server where Redis should be.
@@ -220,9 +235,10 @@ async fn refused_garbage_and_closing_servers_fail_the_item() {
         .await
         .expect_err("garbage");
     assert!(
-        matches!(&e, Failure::Target(r) if r.contains("not a Redis server")),
+        matches!(target_failure(&e), Error::NotRedis { .. }),
         "{e:?}"
     );
+    assert!(e.reason().contains("not a Redis server"), "{e:?}");
     http.abort();
 
     // A server that accepts and closes at once.
@@ -236,7 +252,7 @@ async fn refused_garbage_and_closing_servers_fail_the_item() {
     let e = observe(json!({"url": format!("redis://127.0.0.1:{port}")}))
         .await
         .expect_err("closed");
-    assert!(matches!(&e, Failure::Target(_)), "{e:?}");
+    assert!(matches!(target_failure(&e), Error::Io { .. }), "{e:?}");
     closer.abort();
 }
 
@@ -256,9 +272,10 @@ async fn a_bulk_flood_is_bounded() {
         .await
         .expect_err("too big");
     assert!(
-        matches!(&e, Failure::Target(r) if r.contains("bulk string")),
+        matches!(target_failure(&e), Error::NotRedis { .. }),
         "{e:?}"
     );
+    assert!(e.reason().contains("bulk string"), "{e:?}");
     liar.abort();
 }
 
@@ -332,13 +349,64 @@ async fn rediss_with_a_private_ca() {
     // Without the private CA the web roots reject the certificate.
     let e = observe(json!({"url": url})).await.expect_err("untrusted");
     assert!(
-        matches!(&e, Failure::Target(r) if r.contains("TLS handshake")),
+        matches!(target_failure(&e), Error::Handshake { .. }),
         "{e:?}"
     );
+    assert!(e.reason().contains("TLS handshake"), "{e:?}");
     // Plain RESP to the TLS port is not a Redis conversation.
     let e = observe(json!({"url": format!("redis://127.0.0.1:{tls_port}")}))
         .await
         .expect_err("plain to TLS");
-    assert!(matches!(&e, Failure::Target(_)), "{e:?}");
+    target_failure(&e);
     drop(srv);
+}
+
+#[tokio::test]
+async fn the_example_loads_and_holds_against_a_real_server() {
+    let srv = start(&[]).await;
+    raw(
+        srv.port,
+        "*3\r\n$3\r\nSET\r\n$12\r\nrelease:live\r\n$5\r\n1.4.2\r\n",
+    )
+    .await;
+    let text = RedisProbe::EXAMPLE.replace(":6379/", &format!(":{}/", srv.port));
+    assert_ne!(text, RedisProbe::EXAMPLE, "the example names port 6379");
+    let catalog = preflight_core::Catalog::new(vec![Arc::new(RedisProbe::new())]);
+    let list = preflight_core::checklist::parse("example.toml", &text, &[], &catalog)
+        .expect("the example loads");
+    let preflight_core::Check::Probe {
+        options, expect, ..
+    } = &list.items[0].check
+    else {
+        panic!("a probe item")
+    };
+    let facts = observe(Value::Object(options.clone()))
+        .await
+        .expect("facts");
+    for e in expect {
+        assert_eq!(
+            e.judge(&facts),
+            preflight_core::expect::Judgement::Holds,
+            "{} over {facts:?}",
+            e.source()
+        );
+    }
+}
+
+#[tokio::test]
+async fn templated_urls_are_checked_once_interpolated() {
+    let srv = start(&[]).await;
+    let text = "[vars]\nport = \"6379\"\nscheme = \"redis\"\n\n[[item]]\nid = \"ok\"\nprobe = \"redis\"\nurl = \"${scheme}://127.0.0.1:${port}\"\n\n[[item]]\nid = \"bad\"\nprobe = \"redis\"\nurl = \"${scheme}s+x://127.0.0.1:${port}\"\n";
+    let catalog = preflight_core::Catalog::new(vec![Arc::new(RedisProbe::new())]);
+    let list = preflight_core::checklist::parse("t.toml", text, &[], &catalog)
+        .expect("templated options load");
+    let env = |_: &str| None;
+    let mut req = preflight_core::PlanRequest::with_env(&env);
+    req.vars = vec![("port".into(), srv.port.to_string())];
+    let plan = preflight_core::plan::plan(&list, &catalog, &req).expect("plan");
+    let ok = plan.items[0].options.clone().expect("resolved");
+    let f = observe(Value::Object(ok)).await.expect("facts");
+    assert_eq!(f["pong"], true, "{f:?}");
+    let bad = plan.items[1].options.clone().expect_err("bad scheme");
+    assert!(bad.contains("unsupported URL scheme \"rediss+x\""), "{bad}");
 }
