@@ -146,7 +146,7 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
         };
         store.report(id).await
     })?;
-    print!("{}", preflight_report::render(&report, format));
+    print!("{}", crate::run::for_stdout(&report, format));
     Ok(Exit::Go)
 }
 

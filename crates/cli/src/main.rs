@@ -19,6 +19,7 @@ mod import;
 mod postlaunch;
 mod registry;
 mod run;
+mod terminal;
 mod watch;
 
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ pub use exit::{CliError, Exit};
     about = "Launch checklists as automated GO / NO-GO verdicts"
 )]
 struct Cli {
+    /// When to colour the report: auto (a terminal, unless NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: terminal::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +68,13 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema (2020-12) of a checklist file, for editors and CI.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `preflight man > preflight.1`.
+    Man,
     /// Start the local testbed and keep it running (prints its variables).
     #[command(hide = true)]
     Testbed,
@@ -88,6 +99,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    terminal::init(cli.color);
     let result = match cli.command {
         Command::Run(args) => run::run_command(args),
         Command::Check(args) => check::check_command(args),
@@ -100,6 +112,18 @@ fn main() -> ExitCode {
         Command::Demo(args) => run::demo_command(&args.format),
         Command::Explain(args) => explain::explain_command(args),
         Command::Schema => explain::schema_command(),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "preflight", &mut std::io::stdout());
+            Ok(Exit::Go)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map(|()| Exit::Go)
+                .map_err(|e| CliError::Internal(format!("failed to write the man page: {e}")))
+        }
         Command::Testbed => run::testbed_command(),
     };
     ExitCode::from(match result {

@@ -155,7 +155,10 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
 /// Writes the report in every requested format.
 pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<(), CliError> {
     for (fmt, out) in targets {
-        let text = preflight_report::render(report, *fmt);
+        let text = match out {
+            None => for_stdout(report, *fmt),
+            Some(_) => preflight_report::render(report, *fmt),
+        };
         match out {
             Some(path) => std::fs::write(path, text).map_err(|e| {
                 CliError::Internal(format!("failed to write {}: {e}", path.display()))
@@ -164,6 +167,16 @@ pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// `report` in `fmt` for stdout: the human report coloured when the terminal allows.
+pub fn for_stdout(report: &Report, fmt: Format) -> String {
+    match fmt {
+        Format::Human => {
+            preflight_report::render_human_styled(report, crate::terminal::stdout_styling())
+        }
+        other => preflight_report::render(report, other),
+    }
 }
 
 /// Runs a plan on a fresh runtime with Ctrl-C handling and an optional progress bar.
