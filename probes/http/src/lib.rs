@@ -1,8 +1,9 @@
 //! The `http` probe: one request (or `samples` requests) and what came back.
 //!
 //! It observes status, headers, body (capped at 1 MiB), JSON, latency, the redirect
-//! chain, the HTTP and TLS versions and the days left on the TLS certificate; it never judges them. One client per TLS/resolve
-//! setting is shared by every item of a sweep, so connections to a host are reused.
+//! chain, the HTTP and TLS versions and the days left on the TLS certificate; it never
+//! judges them. One client per TLS/resolve setting is shared by every item of a sweep,
+//! so connections to a host are reused.
 //!
 //! ```toml
 //! [[item]]
@@ -12,14 +13,18 @@
 //! expect = ["status == 200", "json.status == 'healthy'"]
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{
+    Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
+};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -27,68 +32,115 @@ use serde_json::{Value, json};
 pub const BODY_CAP: usize = 1024 * 1024;
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: usize = 10;
-const MAX_SAMPLES: u32 = 10_000;
+/// `samples` is at most this.
+pub const MAX_SAMPLES: u32 = 10_000;
+/// Samples in flight at once.
 const SAMPLE_PARALLELISM: usize = 4;
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "http",
-    options: &[
-        "url",
-        "method",
-        "headers",
-        "body",
-        "json",
-        "follow_redirects",
-        "insecure",
-        "resolve",
-        "samples",
-        "ca",
-    ],
-    facts: &[
-        "status",
-        "headers",
-        "body",
-        "body_truncated",
-        "json",
-        "latency_ms",
-        "url",
-        "redirects",
-        "http_version",
-        "tls_version",
-        "days_left",
-        "latency",
-        "error_rate",
-        "count",
-    ],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
+/// Options of an `http` item.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HttpOptions {
-    url: String,
+pub struct HttpOptions {
+    /// The URL to request, `http://` or `https://`.
+    pub url: String,
+    /// HTTP method (default `GET`).
     #[serde(default)]
-    method: Option<String>,
+    pub method: Option<String>,
+    /// Request headers; values of headers named like secrets are masked everywhere.
     #[serde(default)]
-    headers: HashMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    /// Raw request body.
     #[serde(default)]
-    body: Option<String>,
+    pub body: Option<String>,
+    /// A JSON value sent as the body, with `content-type: application/json` (instead of `body`).
     #[serde(default)]
-    json: Option<Value>,
+    pub json: Option<Value>,
+    /// Follow redirects, at most 10; more is a fail `too many redirects`.
     #[serde(default = "yes")]
-    follow_redirects: bool,
+    pub follow_redirects: bool,
+    /// Skip certificate checks (handshake signatures are still verified).
     #[serde(default)]
-    insecure: bool,
+    pub insecure: bool,
+    /// Connect to this IP address instead of resolving the URL's host (the certificate is still checked for the host).
     #[serde(default)]
-    resolve: Option<String>,
+    pub resolve: Option<String>,
+    /// Send this many requests (4 in flight) for latency percentiles (default 1).
     #[serde(default)]
-    samples: Option<u32>,
+    #[schemars(range(min = 1, max = 10000))]
+    pub samples: Option<u32>,
+    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`).
     #[serde(default)]
-    ca: Option<String>,
+    pub ca: Option<String>,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// Why an `http` observation produced no facts. Reasons never quote the request URL
+/// of a transport error (it may carry a token).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not complete: refused, reset, TLS handshake, timeout.
+    #[error("{reason}")]
+    Request {
+        /// `connection refused by host:port`, `TLS handshake with host:port failed: …`.
+        reason: String,
+        /// The transport reported a timeout.
+        timeout: bool,
+    },
+    /// The response body broke off before its end.
+    #[error("failed to read the response body: {reason}")]
+    Body {
+        /// What the transport said, as for [`Error::Request`].
+        reason: String,
+        /// The transport reported a timeout.
+        timeout: bool,
+    },
+    /// A redirect's `Location` is not a URL.
+    #[error("redirect to an invalid location \"{location}\": {source}")]
+    BadRedirect {
+        /// The `Location` header as sent.
+        location: String,
+        /// Why it does not parse.
+        source: url::ParseError,
+    },
+    /// More than [`MAX_REDIRECTS`] redirects.
+    #[error("too many redirects (more than {MAX_REDIRECTS}); last went to {last}")]
+    TooManyRedirects {
+        /// Where the redirect that was not followed pointed.
+        last: String,
+    },
+    /// With `samples`, not one request succeeded.
+    #[error("all {count} samples failed: {first}")]
+    AllSamplesFailed {
+        /// How many were sent.
+        count: u32,
+        /// The first sample's failure.
+        first: Box<Error>,
+    },
+    /// The HTTP client could not be built (e.g. the `ca` file does not read): the
+    /// checker's problem, not the target's.
+    #[error("{0}")]
+    Client(String),
+}
+
+impl ProbeError for Error {
+    fn blame(&self) -> Blame {
+        match self {
+            Error::Client(_) => Blame::Checker,
+            _ => Blame::Target,
+        }
+    }
+
+    fn is_timeout(&self) -> bool {
+        match self {
+            Error::Request { timeout, .. } | Error::Body { timeout, .. } => *timeout,
+            Error::AllSamplesFailed { first, .. } => first.is_timeout(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -110,12 +162,13 @@ impl HttpProbe {
         HttpProbe::default()
     }
 
-    fn client(&self, key: &ClientKey) -> Result<reqwest::Client, String> {
+    fn client(&self, key: &ClientKey) -> Result<reqwest::Client, Error> {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = clients.get(key) {
             return Ok(c.clone());
         }
-        let mut b = preflight_client::http_client_builder(key.insecure, key.ca.as_deref())?
+        let mut b = preflight_client::http_client_builder(key.insecure, key.ca.as_deref())
+            .map_err(Error::Client)?
             .tls_info(true)
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(1024);
@@ -124,48 +177,141 @@ impl HttpProbe {
         }
         let c = b
             .build()
-            .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
+            .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))?;
         clients.insert(key.clone(), c.clone());
         Ok(c)
     }
 }
 
+fn parse_method(m: &str) -> Result<Method, String> {
+    Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("\"{m}\" is not an HTTP method"))
+}
+
+fn parse_resolve(r: &str) -> Result<IpAddr, String> {
+    r.parse::<IpAddr>()
+        .map_err(|_| format!("\"{r}\" is not an IP address (write e.g. resolve = \"203.0.113.7\")"))
+}
+
+/// The request headers, or what is wrong with one.
+fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("\"{k}\" is not a valid header name"))?;
+        let value = HeaderValue::from_str(v)
+            .map_err(|_| format!("the value of \"{k}\" is not a valid header value"))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
 impl Probe for HttpProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
+    type Options = HttpOptions;
+    const NAME: &'static str = "http";
+    const SUMMARY: &'static str = "One HTTP request (or `samples` requests): status, headers, body, JSON, latency, redirects, TLS.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new("status", FactType::Integer, "HTTP status of the final response"),
+        Fact::new(
+            "headers",
+            FactType::Map,
+            "response headers, lower-case names; repeated headers joined with `, `",
+        ),
+        Fact::new(
+            "body",
+            FactType::String,
+            "the response body as UTF-8 (invalid bytes replaced), up to 1 MiB",
+        ),
+        Fact::new(
+            "body_truncated",
+            FactType::Bool,
+            "the body was longer than 1 MiB and was cut",
+        ),
+        Fact::new(
+            "json",
+            FactType::Any,
+            "the body parsed as JSON; null unless it is JSON",
+        )
+        .nullable(),
+        Fact::new(
+            "latency_ms",
+            FactType::Number,
+            "request to last body byte, redirects included, in ms",
+        ),
+        Fact::new("url", FactType::String, "the final URL, after redirects"),
+        Fact::new(
+            "redirects",
+            FactType::List,
+            "each URL a redirect went to, in order",
+        ),
+        Fact::new(
+            "http_version",
+            FactType::String,
+            "`HTTP/1.1`, `HTTP/2`, …",
+        ),
+        Fact::new(
+            "tls_version",
+            FactType::String,
+            "`TLSv1.3`, `TLSv1.2`, …; null for plain HTTP",
+        )
+        .nullable(),
+        Fact::new(
+            "days_left",
+            FactType::Integer,
+            "whole days until the server certificate's not_after, rounded down; null for plain HTTP",
+        )
+        .nullable(),
+        Fact::new(
+            "latency",
+            FactType::Object,
+            "latency percentiles {p50, p95, p99} in ms (nearest rank)",
+        )
+        .when("with `samples` above 1"),
+        Fact::new(
+            "error_rate",
+            FactType::Number,
+            "share of samples (0 to 1) whose request failed or answered 5xx",
+        )
+        .when("with `samples` above 1"),
+        Fact::new("count", FactType::Integer, "how many samples were sent")
+            .when("with `samples` above 1"),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "smoke.health"
+title = "API health endpoint answers healthy"
+probe = "http"
+url = "https://api.shop.example/api/health"
+headers = { accept = "application/json" }
+expect = ["status == 200", "json.status == 'healthy'", "latency_ms < 500"]
+"#;
+
+    fn default_expect(_: &Options) -> Vec<String> {
+        vec!["status >= 200 && status < 300".into()]
     }
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: HttpOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
+    fn validate(o: &HttpOptions) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
         let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
-        if !opts.url.contains("${")
-            && let Err(e) = preflight_client::parse_http_url(&opts.url)
-        {
+        if let Err(e) = preflight_client::parse_http_url(&o.url) {
             bad("url", e);
         }
-        if let Some(m) = &opts.method
-            && !m.contains("${")
-            && Method::from_bytes(m.as_bytes()).is_err()
+        if let Some(m) = &o.method
+            && let Err(e) = parse_method(m)
         {
-            bad("method", format!("\"{m}\" is not an HTTP method"));
+            bad("method", e);
         }
-        if opts.body.is_some() && opts.json.is_some() {
+        if let Err(e) = header_map(&o.headers) {
+            bad("headers", e);
+        }
+        if o.body.is_some() && o.json.is_some() {
             bad("json", "give either `body` or `json`, not both".into());
         }
-        if let Some(r) = &opts.resolve
-            && !r.contains("${")
-            && r.parse::<IpAddr>().is_err()
+        if let Some(r) = &o.resolve
+            && let Err(e) = parse_resolve(r)
         {
-            bad(
-                "resolve",
-                format!("\"{r}\" is not an IP address (write e.g. resolve = \"203.0.113.7\")"),
-            );
+            bad("resolve", e);
         }
-        if let Some(s) = opts.samples
+        if let Some(s) = o.samples
             && (s == 0 || s > MAX_SAMPLES)
         {
             bad(
@@ -176,51 +322,38 @@ impl Probe for HttpProbe {
         problems
     }
 
-    fn default_expect(&self, _: &Options) -> Vec<String> {
-        vec!["status >= 200 && status < 300".into()]
-    }
-
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: HttpOptions = parse_options(options).map_err(|p| p.message)?;
-        let url = preflight_client::parse_http_url(&opts.url)?;
-        let method = match &opts.method {
-            Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                .map_err(|_| format!("\"{m}\" is not an HTTP method"))?,
+    fn prepare(&self, o: HttpOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        // Core validated the options; a problem here is still the checklist's.
+        let bad = |key: &'static str| move |e: String| Failure::options(OptionProblem::at(key, e));
+        let url = preflight_client::parse_http_url(&o.url).map_err(bad("url"))?;
+        let method = match &o.method {
+            Some(m) => parse_method(m).map_err(bad("method"))?,
             None => Method::GET,
         };
-        let resolve = match &opts.resolve {
+        let resolve = match &o.resolve {
             Some(r) => Some((
                 url.host_str().unwrap_or_default().to_string(),
-                r.parse::<IpAddr>()
-                    .map_err(|_| format!("resolve: \"{r}\" is not an IP address"))?,
+                parse_resolve(r).map_err(bad("resolve"))?,
             )),
             None => None,
         };
         let key = ClientKey {
-            insecure: opts.insecure,
-            ca: opts.ca.clone(),
+            insecure: o.insecure,
+            ca: o.ca,
             resolve,
         };
         let client = self.client(&key)?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (k, v) in &opts.headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| format!("headers: \"{k}\" is not a valid header name"))?;
-            let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| {
-                format!("headers: the value of \"{k}\" is not a valid header value")
-            })?;
-            headers.insert(name, value);
-        }
-        let body = match (&opts.body, &opts.json) {
-            (Some(b), _) => Some(b.clone().into_bytes()),
+        let mut headers = header_map(&o.headers).map_err(bad("headers"))?;
+        let body = match (o.body, &o.json) {
+            (Some(b), _) => Some(b.into_bytes()),
             (None, Some(j)) => {
                 if !headers.contains_key(reqwest::header::CONTENT_TYPE) {
                     headers.insert(
                         reqwest::header::CONTENT_TYPE,
-                        reqwest::header::HeaderValue::from_static("application/json"),
+                        HeaderValue::from_static("application/json"),
                     );
                 }
-                Some(serde_json::to_vec(j).map_err(|e| e.to_string())?)
+                Some(j.to_string().into_bytes())
             }
             _ => None,
         };
@@ -233,8 +366,8 @@ impl Probe for HttpProbe {
             method,
             headers,
             body,
-            follow: opts.follow_redirects,
-            samples: opts.samples,
+            follow: o.follow_redirects,
+            samples: o.samples,
             host,
         }))
     }
@@ -244,13 +377,12 @@ struct HttpObserver {
     client: reqwest::Client,
     url: Url,
     method: Method,
-    headers: reqwest::header::HeaderMap,
+    headers: HeaderMap,
     body: Option<Vec<u8>>,
     follow: bool,
     samples: Option<u32>,
     host: Option<String>,
 }
-
 /// What one request (with its redirects) returned.
 struct Exchange {
     status: StatusCode,
@@ -274,15 +406,16 @@ impl Observer for HttpObserver {
     fn observe(&self) -> BoxFuture<'_, Result<Facts, Failure>> {
         Box::pin(async move {
             match self.samples {
-                None | Some(1) => self.exchange().await.map(|x| facts_of(&x)),
-                Some(n) => self.sampled(n).await,
+                Some(n) if n > 1 => self.sampled(n).await,
+                _ => self.exchange().await.map(|x| facts_of(&x)),
             }
+            .map_err(Failure::from)
         })
     }
 }
 
 impl HttpObserver {
-    async fn exchange(&self) -> Result<Exchange, Failure> {
+    async fn exchange(&self) -> Result<Exchange, Error> {
         let t0 = Instant::now();
         let mut url = self.url.clone();
         let mut method = self.method.clone();
@@ -296,10 +429,10 @@ impl HttpObserver {
             if let Some(b) = &body {
                 req = req.body(b.clone());
             }
-            let mut resp = req
-                .send()
-                .await
-                .map_err(|e| Failure::Target(preflight_client::describe_error(&e, &url)))?;
+            let mut resp = req.send().await.map_err(|e| Error::Request {
+                reason: preflight_client::describe_error(&e, &url),
+                timeout: e.is_timeout(),
+            })?;
             let status = resp.status();
             if self.follow
                 && status.is_redirection()
@@ -308,13 +441,14 @@ impl HttpObserver {
                     .get(reqwest::header::LOCATION)
                     .and_then(|l| l.to_str().ok())
             {
-                let next = url.join(loc).map_err(|e| {
-                    Failure::Target(format!("redirect to an invalid location \"{loc}\": {e}"))
+                let next = url.join(loc).map_err(|source| Error::BadRedirect {
+                    location: loc.to_string(),
+                    source,
                 })?;
                 if redirects.len() >= MAX_REDIRECTS {
-                    return Err(Failure::Target(format!(
-                        "too many redirects (more than {MAX_REDIRECTS}); last went to {next}"
-                    )));
+                    return Err(Error::TooManyRedirects {
+                        last: next.to_string(),
+                    });
                 }
                 redirects.push(next.to_string());
                 if status == StatusCode::SEE_OTHER
@@ -377,10 +511,10 @@ impl HttpObserver {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        return Err(Failure::Target(format!(
-                            "failed to read the response body: {}",
-                            preflight_client::describe_error(&e, &url)
-                        )));
+                        return Err(Error::Body {
+                            reason: preflight_client::describe_error(&e, &url),
+                            timeout: e.is_timeout(),
+                        });
                     }
                 }
             }
@@ -400,11 +534,11 @@ impl HttpObserver {
         }
     }
 
-    async fn sampled(&self, n: u32) -> Result<Facts, Failure> {
+    async fn sampled(&self, n: u32) -> Result<Facts, Error> {
         let mut latencies = Vec::with_capacity(n as usize);
         let mut errors = 0u32;
         let mut first: Option<Exchange> = None;
-        let mut first_error: Option<String> = None;
+        let mut first_error: Option<Error> = None;
         let mut next = 0u32;
         let mut in_flight = Vec::new();
         while next < n || !in_flight.is_empty() {
@@ -424,17 +558,19 @@ impl HttpObserver {
                         first = Some(x);
                     }
                 }
-                Err(Failure::Target(e) | Failure::Probe(e)) => {
+                Err(e) => {
                     errors += 1;
                     first_error.get_or_insert(e);
                 }
             }
         }
         let Some(x) = first else {
-            return Err(Failure::Target(format!(
-                "all {n} samples failed: {}",
-                first_error.unwrap_or_default()
-            )));
+            return Err(Error::AllSamplesFailed {
+                count: n,
+                first: Box::new(first_error.unwrap_or_else(|| {
+                    unreachable!("n > 1 samples ran and none succeeded, so one failed")
+                })),
+            });
         };
         latencies.sort_by(f64::total_cmp);
         let mut facts = facts_of(&x);
@@ -517,6 +653,11 @@ fn leaf_days_left(der: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use preflight_core::AnyProbe;
+
+    fn options(v: Value) -> Options {
+        serde_json::from_value(v).expect("options are an object")
+    }
 
     #[test]
     fn percentiles_nearest_rank() {
@@ -529,16 +670,69 @@ mod tests {
     #[test]
     fn check_reports_bad_literal_options() {
         let p = HttpProbe::new();
-        let opts: Options =
-            serde_json::from_value(json!({"url": "ftp://x", "samples": 0, "resolve": "nope"}))
-                .unwrap();
-        let problems = p.check(&opts);
+        let problems = p.check(&options(
+            json!({"url": "ftp://x", "samples": 0, "resolve": "nope"}),
+        ));
         let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
         assert_eq!(keys, vec!["url", "resolve", "samples"]);
-        let opts: Options =
-            serde_json::from_value(json!({"url": "${api}/x", "samples": "many"})).unwrap();
-        let problems = p.check(&opts);
+        // A value of the wrong type does not parse: one problem, naming the key.
+        let problems = p.check(&options(json!({"url": "http://h/x", "samples": "many"})));
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key.as_deref(), Some("samples"));
+        let problems = p.check(&options(json!({"url": "http://h/x", "method": "GE T",
+            "headers": {"bad name": "v"}, "body": "x", "json": {}})));
+        let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
+        assert_eq!(keys, vec!["method", "headers", "json"]);
+        assert_eq!(
+            problems[1].message,
+            "\"bad name\" is not a valid header name"
+        );
+        let problems = p.check(&options(
+            json!({"url": "http://h/x", "headers": {"x-token": "a\nb"}}),
+        ));
+        assert_eq!(
+            problems,
+            vec![OptionProblem::at(
+                "headers",
+                "the value of \"x-token\" is not a valid header value"
+            )]
+        );
+        assert!(
+            p.check(&options(json!({"url": "https://h/x", "method": "post",
+                "resolve": "::1", "samples": 10, "follow_redirects": false})))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn options_without_a_client_are_the_checkers_fault() {
+        let p = HttpProbe::new();
+        let err = AnyProbe::prepare(
+            &p,
+            &options(json!({"url": "https://h/x", "ca": "/nonexistent/ca.pem"})),
+            &Context::new(Duration::from_secs(1)),
+        )
+        .err()
+        .expect("no client");
+        assert_eq!(err.blame(), Blame::Checker);
+        assert!(err.reason().starts_with("failed to read ca file"), "{err}");
+        let err = AnyProbe::prepare(
+            &p,
+            &options(json!({"url": "gopher://h/"})),
+            &Context::new(Duration::from_secs(1)),
+        )
+        .err()
+        .expect("bad url");
+        assert_eq!(err.blame(), Blame::Checker);
+        assert!(err.reason().starts_with("option `url`: "), "{err}");
+    }
+
+    #[test]
+    fn the_example_loads() {
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(HttpProbe::new())]);
+        let text = format!("[checklist]\nname = \"example\"\n\n{}", HttpProbe::EXAMPLE);
+        let list = preflight_core::checklist::parse("example.toml", &text, &[], &catalog)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(list.items.len(), 1);
     }
 }

@@ -2,11 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::Answer;
+use crate::{Error, preview};
 
 /// `alerts` [{labels, state}] and `firing`: alerts that are not suppressed (state
 /// `active`, or `unprocessed` — just received, not yet routed).
-pub fn facts(status: u16, body: &[u8]) -> Answer {
+pub fn facts(status: u16, body: &[u8]) -> Result<preflight_core::Facts, Error> {
     let parsed = serde_json::from_slice::<Value>(body).ok();
     let Some(list) = parsed
         .as_ref()
@@ -15,22 +15,14 @@ pub fn facts(status: u16, body: &[u8]) -> Answer {
     else {
         // 400: Alertmanager rejected the filter (the checklist's fault); any other
         // status means the target is wrong or unwell.
-        return if status == 400 {
-            Answer::BadRequest(format!(
-                "Alertmanager answered HTTP {status}: {}",
-                crate::preview(body)
-            ))
+        let preview = preview(body);
+        return Err(if status == 400 {
+            Error::BadFilter { status, preview }
         } else if status >= 300 {
-            Answer::ServerError(format!(
-                "Alertmanager answered HTTP {status}: {}",
-                crate::preview(body)
-            ))
+            Error::AlertsFailed { status, preview }
         } else {
-            Answer::Garbage(format!(
-                "the answer (HTTP {status}) is not an Alertmanager alert list: {}",
-                crate::preview(body)
-            ))
-        };
+            Error::NotAlertList { status, preview }
+        });
     };
     let mut alerts = Vec::with_capacity(list.len());
     for a in list {
@@ -38,10 +30,9 @@ pub fn facts(status: u16, body: &[u8]) -> Answer {
             a.get("labels").and_then(Value::as_object),
             a.pointer("/status/state").and_then(Value::as_str),
         ) else {
-            return Answer::Garbage(format!(
-                "an alert without labels or status.state: {}",
-                crate::preview(a.to_string().as_bytes())
-            ));
+            return Err(Error::MalformedAlert {
+                preview: preview(a.to_string().as_bytes()),
+            });
         };
         alerts.push(json!({"labels": labels, "state": state}));
     }
@@ -49,7 +40,7 @@ pub fn facts(status: u16, body: &[u8]) -> Answer {
     let mut f = preflight_core::Facts::new();
     f.insert("alerts".into(), Value::Array(alerts));
     f.insert("firing".into(), json!(firing));
-    Answer::Facts(f)
+    Ok(f)
 }
 
 /// `name="value"` with `"` and `\` escaped, as Alertmanager's `filter` expects.
@@ -68,30 +59,34 @@ mod tests {
           {"labels":{"alertname":"HighErrorRate","severity":"P0"},"status":{"state":"active","silencedBy":[],"inhibitedBy":[]}},
           {"labels":{"alertname":"Disk","severity":"P0"},"status":{"state":"suppressed","silencedBy":["x"],"inhibitedBy":[]}},
           {"labels":{"alertname":"New","severity":"P0"},"status":{"state":"unprocessed"}}]"#;
-        let Answer::Facts(f) = facts(200, body) else {
-            panic!()
-        };
+        let f = facts(200, body).expect("facts");
         assert_eq!(f["firing"], 2);
         assert_eq!(f["alerts"][1]["state"], "suppressed");
         assert_eq!(f["alerts"][0]["labels"]["alertname"], "HighErrorRate");
-        let Answer::Facts(f) = facts(200, b"[]") else {
-            panic!()
-        };
+        let f = facts(200, b"[]").expect("facts");
         assert_eq!(f["firing"], 0);
     }
 
     #[test]
     fn garbage_and_errors() {
-        assert!(matches!(facts(200, b"{\"data\":1}"), Answer::Garbage(_)));
+        assert!(matches!(
+            facts(200, b"{\"data\":1}"),
+            Err(Error::NotAlertList { .. })
+        ));
         assert!(matches!(
             facts(200, b"[{\"labels\":{}}]"),
-            Answer::Garbage(_)
+            Err(Error::MalformedAlert { .. })
         ));
+        let e = facts(400, b"\"bad matcher\"").expect_err("bad filter");
+        assert!(matches!(e, Error::BadFilter { status: 400, .. }));
+        assert_eq!(
+            e.to_string(),
+            "Alertmanager answered HTTP 400: \"bad matcher\""
+        );
         assert!(matches!(
-            facts(400, b"\"bad matcher\""),
-            Answer::BadRequest(_)
+            facts(502, b"<html>"),
+            Err(Error::AlertsFailed { .. })
         ));
-        assert!(matches!(facts(502, b"<html>"), Answer::ServerError(_)));
     }
 
     #[test]

@@ -29,44 +29,155 @@ mod query;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{
+    Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
+};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
 /// Answers larger than this are refused.
 pub const BODY_CAP: usize = 16 * 1024 * 1024;
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "prometheus",
-    options: &["url", "query", "alertmanager", "match"],
-    facts: &["value", "series", "count", "alerts", "firing"],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
+/// Options of a `prometheus` item: `url` with `query`, or `alertmanager` with `match`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PromOptions {
+pub struct PromOptions {
+    /// Prometheus base URL, with `query` (a path prefix such as `/prometheus` is kept).
     #[serde(default)]
-    url: Option<String>,
+    pub url: Option<String>,
+    /// PromQL instant query, with `url`.
     #[serde(default)]
-    query: Option<String>,
+    pub query: Option<String>,
+    /// Alertmanager base URL, instead of `url`.
     #[serde(default)]
-    alertmanager: Option<String>,
+    pub alertmanager: Option<String>,
+    /// With `alertmanager`: only alerts with these label values, e.g. { severity = "P0" } (default every alert).
     #[serde(default, rename = "match")]
-    matchers: Option<BTreeMap<String, String>>,
+    pub matchers: Option<BTreeMap<String, String>>,
 }
 
-/// What one of the two APIs made of an answer.
-#[derive(Debug)]
-enum Answer {
-    Facts(Facts),
-    /// The request was malformed (bad PromQL, bad matcher): the item errors.
-    BadRequest(String),
-    /// The server reported a failure: the item fails.
-    ServerError(String),
-    /// Not an answer of that API at all: the item fails.
-    Garbage(String),
+/// Why a `prometheus` observation produced no facts. Reasons never quote the URL (it
+/// may hold a password).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Prometheus rejected the query as malformed (`bad_data`): the checklist's fault.
+    #[error("Prometheus answered HTTP {status}, {kind}: {message}")]
+    BadQuery {
+        /// HTTP status.
+        status: u16,
+        /// Prometheus' `errorType`.
+        kind: String,
+        /// Prometheus' `error`.
+        message: String,
+    },
+    /// Prometheus reported any other error (timeout, execution, unavailable).
+    #[error("Prometheus answered HTTP {status}, {kind}: {message}")]
+    QueryFailed {
+        /// HTTP status.
+        status: u16,
+        /// Prometheus' `errorType`.
+        kind: String,
+        /// Prometheus' `error`.
+        message: String,
+    },
+    /// Alertmanager rejected the filter (HTTP 400): the checklist's fault.
+    #[error("Alertmanager answered HTTP {status}: {preview}")]
+    BadFilter {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        preview: String,
+    },
+    /// Alertmanager (or whatever answered) returned another HTTP error.
+    #[error("Alertmanager answered HTTP {status}: {preview}")]
+    AlertsFailed {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        preview: String,
+    },
+    /// The answer to a query is not JSON.
+    #[error("the answer (HTTP {status}) is not JSON: {preview}")]
+    NotJson {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        preview: String,
+    },
+    /// The answer to a query is JSON, but not from the Prometheus API.
+    #[error("the answer (HTTP {status}) is not a Prometheus API response: {preview}")]
+    NotPrometheus {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        preview: String,
+    },
+    /// A successful query answer without a result of a known type.
+    #[error("the answer (HTTP {status}) has no result this probe can read: {preview}")]
+    UnreadableResult {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        preview: String,
+    },
+    /// The answer to `/api/v2/alerts` is not a list of alerts.
+    #[error("the answer (HTTP {status}) is not an Alertmanager alert list: {preview}")]
+    NotAlertList {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        preview: String,
+    },
+    /// One alert of the list lacks its labels or state.
+    #[error("an alert without labels or status.state: {preview}")]
+    MalformedAlert {
+        /// The start of the alert.
+        preview: String,
+    },
+    /// The answer exceeds [`BODY_CAP`].
+    #[error("the answer from {target} is larger than {} MiB", BODY_CAP / (1024 * 1024))]
+    TooLarge {
+        /// `host:port`.
+        target: String,
+    },
+    /// The request could not complete: refused, TLS failure, timeout.
+    #[error("{reason}")]
+    Request {
+        /// `connection refused by host:port`, `TLS handshake with host:port failed: …`.
+        reason: String,
+        /// The transport reported a timeout.
+        timeout: bool,
+    },
+    /// The answer broke off.
+    #[error("failed to read the answer: {reason}")]
+    Read {
+        /// What the transport said, as for [`Error::Request`].
+        reason: String,
+        /// The transport reported a timeout.
+        timeout: bool,
+    },
+    /// The HTTP client could not be built: the checker's problem.
+    #[error("{0}")]
+    Client(String),
+}
+
+impl ProbeError for Error {
+    fn blame(&self) -> Blame {
+        match self {
+            Error::BadQuery { .. } | Error::BadFilter { .. } | Error::Client(_) => Blame::Checker,
+            _ => Blame::Target,
+        }
+    }
+
+    fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Request { timeout: true, .. } | Error::Read { timeout: true, .. }
+        )
+    }
 }
 
 /// The first bytes of an answer, printable, for reasons.
@@ -93,43 +204,38 @@ enum Request {
 
 impl PromOptions {
     fn request(&self) -> Result<Request, OptionProblem> {
-        let problem = |key: &str, message: String| OptionProblem {
-            key: Some(key.into()),
-            message,
-        };
         match (&self.url, &self.alertmanager) {
-            (Some(_), Some(_)) => Err(problem(
+            (Some(_), Some(_)) => Err(OptionProblem::at(
                 "alertmanager",
-                "give either `url` (with `query`) or `alertmanager` (with `match`), not both"
-                    .into(),
+                "give either `url` (with `query`) or `alertmanager` (with `match`), not both",
             )),
-            (None, None) => Err(problem(
+            (None, None) => Err(OptionProblem::at(
                 "url",
-                "give `url` and `query` (Prometheus), or `alertmanager` and `match`".into(),
+                "give `url` and `query` (Prometheus), or `alertmanager` and `match`",
             )),
             (Some(url), None) => {
                 if self.matchers.is_some() {
-                    return Err(problem(
+                    return Err(OptionProblem::at(
                         "match",
-                        "`match` filters Alertmanager alerts: use it with `alertmanager`".into(),
+                        "`match` filters Alertmanager alerts: use it with `alertmanager`",
                     ));
                 }
                 let Some(query) = self.query.clone().filter(|q| !q.trim().is_empty()) else {
-                    return Err(problem(
+                    return Err(OptionProblem::at(
                         "query",
-                        "`url` needs a PromQL `query`, e.g. query = \"up\"".into(),
+                        "`url` needs a PromQL `query`, e.g. query = \"up\"",
                     ));
                 };
                 Ok(Request::Query {
-                    base: base_url(url).map_err(|m| problem("url", m))?,
+                    base: base_url(url).map_err(|m| OptionProblem::at("url", m))?,
                     query,
                 })
             }
             (None, Some(am)) => {
                 if self.query.is_some() {
-                    return Err(problem(
+                    return Err(OptionProblem::at(
                         "query",
-                        "`query` is for Prometheus: use it with `url`".into(),
+                        "`query` is for Prometheus: use it with `url`",
                     ));
                 }
                 let filters = self
@@ -139,7 +245,7 @@ impl PromOptions {
                     .map(|(k, v)| alerts::matcher(k, v))
                     .collect();
                 Ok(Request::Alerts {
-                    base: base_url(am).map_err(|m| problem("alertmanager", m))?,
+                    base: base_url(am).map_err(|m| OptionProblem::at("alertmanager", m))?,
                     filters,
                 })
             }
@@ -177,46 +283,77 @@ impl PrometheusProbe {
         PrometheusProbe::default()
     }
 
-    fn client(&self) -> Result<reqwest::Client, String> {
+    fn client(&self) -> Result<reqwest::Client, Error> {
         if let Some(c) = self.client.get() {
             return Ok(c.clone());
         }
-        let c = preflight_client::http_client_builder(false, None)?
+        let c = preflight_client::http_client_builder(false, None)
+            .map_err(Error::Client)?
             .build()
-            .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
+            .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))?;
         Ok(self.client.get_or_init(|| c).clone())
     }
 }
 
+const WITH_QUERY: &str = "with `url` and `query`";
+const WITH_ALERTMANAGER: &str = "with `alertmanager`";
+
 impl Probe for PrometheusProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
-    }
+    type Options = PromOptions;
+    const NAME: &'static str = "prometheus";
+    const SUMMARY: &'static str = "An instant PromQL query against Prometheus, or the alerts Alertmanager holds, filtered by labels.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new(
+            "value",
+            FactType::Any,
+            "the first series' sample as a number (text for a string result); null when there is none or it is NaN/±Inf",
+        )
+        .nullable()
+        .when(WITH_QUERY),
+        Fact::new(
+            "series",
+            FactType::List,
+            "every series of the result: [{labels, value}]",
+        )
+        .when(WITH_QUERY),
+        Fact::new(
+            "count",
+            FactType::Integer,
+            "how many series the query returned",
+        )
+        .when(WITH_QUERY),
+        Fact::new(
+            "alerts",
+            FactType::List,
+            "the matching alerts: [{labels, state}], state `active`, `suppressed` or `unprocessed`",
+        )
+        .when(WITH_ALERTMANAGER),
+        Fact::new(
+            "firing",
+            FactType::Integer,
+            "how many matching alerts are not suppressed (silenced or inhibited)",
+        )
+        .when(WITH_ALERTMANAGER),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "monitoring.error-rate"
+title = "Error rate < 1% for 15 minutes"
+probe = "prometheus"
+url = "http://127.0.0.1:9090"
+query = "sum(rate(http_requests_total{code=~'5..'}[15m])) / sum(rate(http_requests_total[15m]))"
+expect = ["count > 0", "value < 0.01"]
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: PromOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
-        match opts.request() {
-            // A `${var}` URL is checked once interpolated.
-            Err(p)
-                if p.key
-                    .as_deref()
-                    .is_some_and(|k| k == "url" || k == "alertmanager")
-                    && options
-                        .get(p.key.as_deref().unwrap_or_default())
-                        .and_then(|v| v.as_str())
-                        .is_some_and(|s| s.contains("${")) =>
-            {
-                Vec::new()
-            }
-            Err(p) => vec![p],
-            Ok(_) => Vec::new(),
-        }
-    }
+[[item]]
+id = "monitoring.no-p0"
+title = "No P0 alerts firing"
+probe = "prometheus"
+alertmanager = "http://127.0.0.1:9093"
+match = { severity = "P0" }
+"#;
+    const DEFAULT_EXPECT_NOTE: &'static str =
+        "`count > 0` with `url` and `query`; `firing == 0` with `alertmanager`";
 
-    fn default_expect(&self, options: &Options) -> Vec<String> {
+    fn default_expect(options: &Options) -> Vec<String> {
         if options.contains_key("alertmanager") {
             vec!["firing == 0".into()]
         } else {
@@ -224,12 +361,12 @@ impl Probe for PrometheusProbe {
         }
     }
 
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: PromOptions = parse_options(options).map_err(|p| p.message)?;
-        let request = opts.request().map_err(|p| match p.key {
-            Some(k) => format!("{k}: {}", p.message),
-            None => p.message,
-        })?;
+    fn validate(options: &PromOptions) -> Vec<OptionProblem> {
+        options.request().err().into_iter().collect()
+    }
+
+    fn prepare(&self, options: PromOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        let request = options.request().map_err(Failure::options)?;
         Ok(Arc::new(PromObserver {
             client: self.client()?,
             request,
@@ -238,7 +375,7 @@ impl Probe for PrometheusProbe {
 }
 
 /// Reads one API's answer (HTTP status, body).
-type Parser = fn(u16, &[u8]) -> Answer;
+type Parser = fn(u16, &[u8]) -> Result<Facts, Error>;
 
 struct PromObserver {
     client: reqwest::Client,
@@ -274,17 +411,13 @@ impl Observer for PromObserver {
                 }
             };
             let (status, body) = self.fetch(&url).await?;
-            match parse(status, &body) {
-                Answer::Facts(f) => Ok(f),
-                Answer::BadRequest(m) => Err(Failure::Probe(m)),
-                Answer::ServerError(m) | Answer::Garbage(m) => Err(Failure::Target(m)),
-            }
+            parse(status, &body).map_err(Failure::from)
         })
     }
 }
 
 impl PromObserver {
-    async fn fetch(&self, url: &Url) -> Result<(u16, Vec<u8>), Failure> {
+    async fn fetch(&self, url: &Url) -> Result<(u16, Vec<u8>), Error> {
         let target = format!(
             "{}:{}",
             url.host_str().unwrap_or("?"),
@@ -296,26 +429,26 @@ impl PromObserver {
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| Failure::Target(describe(&e, &target)))?;
+            .map_err(|e| Error::Request {
+                reason: describe(&e, &target),
+                timeout: e.is_timeout(),
+            })?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > BODY_CAP {
-                        return Err(Failure::Target(format!(
-                            "the answer from {target} is larger than {} MiB",
-                            BODY_CAP / (1024 * 1024)
-                        )));
+                        return Err(Error::TooLarge { target });
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    return Err(Failure::Target(format!(
-                        "failed to read the answer: {}",
-                        describe(&e, &target)
-                    )));
+                    return Err(Error::Read {
+                        reason: describe(&e, &target),
+                        timeout: e.is_timeout(),
+                    });
                 }
             }
         }
@@ -352,6 +485,8 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
+    use preflight_core::AnyProbe;
+
     fn opts(v: Value) -> Options {
         serde_json::from_value(v).expect("options")
     }
@@ -363,7 +498,6 @@ mod tests {
             p.check(&opts(v)).into_iter().map(|p| p.key).collect()
         };
         assert!(keys(json!({"url": "http://127.0.0.1:9090", "query": "up"})).is_empty());
-        assert!(keys(json!({"url": "${prom}", "query": "up"})).is_empty());
         assert!(
             keys(json!({"alertmanager": "http://127.0.0.1:9093", "match": {"severity": "P0"}}))
                 .is_empty()
@@ -399,6 +533,48 @@ mod tests {
         assert_eq!(
             p.default_expect(&opts(json!({"alertmanager": "x"}))),
             vec!["firing == 0"]
+        );
+    }
+
+    #[test]
+    fn the_example_loads_and_templates_wait_for_the_plan() {
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(PrometheusProbe::new())]);
+        let load = |items: &str| {
+            let text = format!(
+                "[checklist]\nname = \"t\"\n\n[vars]\nprom = \"http://127.0.0.1:9090\"\n\n{items}"
+            );
+            preflight_core::checklist::parse("t.toml", &text, &[], &catalog)
+        };
+        let list = load(PrometheusProbe::EXAMPLE).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(list.items.len(), 2);
+        // A `${var}` URL is checked once interpolated, by core.
+        load("[[item]]\nid = \"a\"\nprobe = \"prometheus\"\nurl = \"${prom}\"\nquery = \"up\"\n")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let e = load(
+            "[[item]]\nid = \"a\"\nprobe = \"prometheus\"\nurl = \"ftp://h\"\nquery = \"up\"\n",
+        )
+        .expect_err("bad url");
+        assert_eq!(e.problems.len(), 1, "{e:?}");
+        assert!(
+            e.problems[0].message.contains("http:// or https://"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn options_that_do_not_validate_are_the_checkers_fault() {
+        let err = AnyProbe::prepare(
+            &PrometheusProbe::new(),
+            &opts(json!({"url": "http://h", "alertmanager": "http://h"})),
+            &Context::new(std::time::Duration::from_secs(1)),
+        )
+        .err()
+        .expect("both APIs");
+        assert_eq!(err.blame(), Blame::Checker);
+        assert!(
+            err.reason()
+                .starts_with("option `alertmanager`: give either"),
+            "{err}"
         );
     }
 

@@ -2,19 +2,19 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::Answer;
+use crate::{Error, preview};
 
 /// Turns a `/api/v1/query` response into `value`, `series`, `count`.
 ///
 /// Vector and scalar results are read as they are; for a matrix (a range selector
 /// queried at an instant) each series' value is its last sample. Sample values that
 /// are not finite (`NaN`, `+Inf`) become `null`: JSON has no spelling for them.
-pub fn facts(status: u16, body: &[u8]) -> Answer {
+pub fn facts(status: u16, body: &[u8]) -> Result<preflight_core::Facts, Error> {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Answer::Garbage(format!(
-            "the answer (HTTP {status}) is not JSON: {}",
-            crate::preview(body)
-        ));
+        return Err(Error::NotJson {
+            status,
+            preview: preview(body),
+        });
     };
     match v.get("status").and_then(Value::as_str) {
         Some("success") => {}
@@ -22,20 +22,32 @@ pub fn facts(status: u16, body: &[u8]) -> Answer {
             let kind = v
                 .get("errorType")
                 .and_then(Value::as_str)
-                .unwrap_or("error");
-            let text = v.get("error").and_then(Value::as_str).unwrap_or("");
-            let message = format!("Prometheus answered HTTP {status}, {kind}: {text}");
-            return if kind == "bad_data" {
-                Answer::BadRequest(message)
+                .unwrap_or("error")
+                .to_string();
+            let message = v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            return Err(if kind == "bad_data" {
+                Error::BadQuery {
+                    status,
+                    kind,
+                    message,
+                }
             } else {
-                Answer::ServerError(message)
-            };
+                Error::QueryFailed {
+                    status,
+                    kind,
+                    message,
+                }
+            });
         }
         _ => {
-            return Answer::Garbage(format!(
-                "the answer (HTTP {status}) is not a Prometheus API response: {}",
-                crate::preview(body)
-            ));
+            return Err(Error::NotPrometheus {
+                status,
+                preview: preview(body),
+            });
         }
     }
     let data = v.get("data").cloned().unwrap_or(Value::Null);
@@ -61,10 +73,10 @@ pub fn facts(status: u16, body: &[u8]) -> Answer {
         _ => None,
     };
     let Some(series) = series else {
-        return Answer::Garbage(format!(
-            "the answer (HTTP {status}) has no result this probe can read: {}",
-            crate::preview(body)
-        ));
+        return Err(Error::UnreadableResult {
+            status,
+            preview: preview(body),
+        });
     };
     let mut f = preflight_core::Facts::new();
     f.insert(
@@ -73,7 +85,7 @@ pub fn facts(status: u16, body: &[u8]) -> Answer {
     );
     f.insert("count".into(), json!(series.len()));
     f.insert("series".into(), Value::Array(series));
-    Answer::Facts(f)
+    Ok(f)
 }
 
 /// `{labels, value}` from a metric object and a `[timestamp, "value"]` pair.
@@ -101,8 +113,8 @@ mod tests {
 
     fn ok(body: &str) -> preflight_core::Facts {
         match facts(200, body.as_bytes()) {
-            Answer::Facts(f) => f,
-            other => panic!("{other:?}"),
+            Ok(f) => f,
+            Err(e) => panic!("{e:?}"),
         }
     }
 
@@ -138,9 +150,14 @@ mod tests {
     #[test]
     fn errors_and_garbage() {
         let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
-        assert!(matches!(facts(400, bad), Answer::BadRequest(m) if m.contains("parse error")));
+        let e = facts(400, bad).expect_err("bad query");
+        assert!(matches!(&e, Error::BadQuery { message, .. } if message == "parse error"));
+        assert_eq!(
+            e.to_string(),
+            "Prometheus answered HTTP 400, bad_data: parse error"
+        );
         let busy = br#"{"status":"error","errorType":"timeout","error":"query timed out"}"#;
-        assert!(matches!(facts(503, busy), Answer::ServerError(_)));
+        assert!(matches!(facts(503, busy), Err(Error::QueryFailed { .. })));
         for junk in [
             &b"<html>oops</html>"[..],
             b"{}",
@@ -148,7 +165,15 @@ mod tests {
             br#"{"status":"success","data":{}}"#,
             b"\xff\xfe",
         ] {
-            assert!(matches!(facts(200, junk), Answer::Garbage(_)), "{junk:?}");
+            assert!(
+                matches!(
+                    facts(200, junk),
+                    Err(Error::NotJson { .. }
+                        | Error::NotPrometheus { .. }
+                        | Error::UnreadableResult { .. })
+                ),
+                "{junk:?}"
+            );
         }
     }
 }

@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::{Facts, Failure, Observer, Options, Probe};
+use preflight_core::probe::conformance;
+use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Observer, Options, Probe};
 use preflight_probe_prometheus::PrometheusProbe;
 use preflight_testbed::Testbed;
 use serde_json::{Value, json};
@@ -130,11 +131,31 @@ fn observer(v: Value) -> Arc<dyn Observer> {
     let opts: Options = serde_json::from_value(v).expect("options");
     let p = PrometheusProbe::new();
     assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
-    p.prepare(&opts).expect("prepare")
+    AnyProbe::prepare(&p, &opts, &Context::new(Duration::from_secs(10))).expect("prepare")
 }
 
+/// One attempt; facts are checked against `PrometheusProbe::FACTS`, and each mode
+/// reports all of its own facts and none of the other's.
 async fn observe(v: Value) -> Result<Facts, Failure> {
-    observer(v).observe().await
+    let r = observer(v.clone()).observe().await;
+    if let Ok(facts) = &r {
+        let problems = conformance(PrometheusProbe::FACTS, facts);
+        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+        let names: Vec<&str> = facts.keys().map(String::as_str).collect();
+        if v.get("alertmanager").is_some() {
+            assert_eq!(names, ["alerts", "firing"], "{facts:?}");
+        } else {
+            assert_eq!(names, ["value", "count", "series"], "{facts:?}");
+        }
+    }
+    r
+}
+
+/// A failure of `observe`, asserting who is blamed.
+async fn fails(v: Value, blame: Blame) -> Failure {
+    let e = observe(v).await.expect_err("a failure");
+    assert_eq!(e.blame(), blame, "{e}");
+    e
 }
 
 /// Observes until `ok` holds (scrapes and rule evaluations take a few seconds).
@@ -205,12 +226,11 @@ async fn queries_alerts_and_hostile_answers() {
     assert_eq!(scalar["value"], 40.0);
 
     // Malformed PromQL is the checklist's fault: an error, with Prometheus' message.
-    let e = observe(json!({"url": prom_url, "query": "sum(("}))
-        .await
-        .expect_err("bad");
+    let e = fails(json!({"url": prom_url, "query": "sum(("}), Blame::Checker).await;
     assert!(
-        matches!(&e, Failure::Probe(m) if m.contains("bad_data")),
-        "{e:?}"
+        e.reason()
+            .starts_with("Prometheus answered HTTP 400, bad_data: "),
+        "{e}"
     );
 
     // Alertmanager: the rule-driven P1 alert arrives from Prometheus itself.
@@ -267,24 +287,26 @@ async fn queries_alerts_and_hostile_answers() {
     assert_eq!(all["alerts"].as_array().map(Vec::len), Some(3), "{all:?}");
 
     // Hostile answers: not Prometheus, an HTTP error, nothing at all, nobody home.
-    let e = observe(json!({"url": bed.http_url(), "query": "up"}))
-        .await
-        .expect_err("not prometheus");
+    let e = fails(json!({"url": bed.http_url(), "query": "up"}), Blame::Target).await;
+    assert!(e.reason().contains("not a Prometheus API response"), "{e}");
+    let e = fails(
+        json!({"url": format!("{}/big/5000", bed.http_url()), "query": "up"}),
+        Blame::Target,
+    )
+    .await;
     assert!(
-        matches!(&e, Failure::Target(m) if m.contains("not a Prometheus API response")),
-        "{e:?}"
+        matches!(
+            e.downcast_ref::<preflight_probe_prometheus::Error>(),
+            Some(preflight_probe_prometheus::Error::NotPrometheus { status: 404, .. })
+        ),
+        "{e}"
     );
-    let e = observe(json!({"url": format!("{}/big/5000", bed.http_url()), "query": "up"}))
-        .await
-        .expect_err("garbage");
-    assert!(matches!(&e, Failure::Target(_)), "{e:?}");
-    let e = observe(json!({"alertmanager": format!("{}/nowhere", bed.http_url())}))
-        .await
-        .expect_err("404");
-    assert!(
-        matches!(&e, Failure::Target(m) if m.contains("HTTP 404")),
-        "{e:?}"
-    );
+    let e = fails(
+        json!({"alertmanager": format!("{}/nowhere", bed.http_url())}),
+        Blame::Target,
+    )
+    .await;
+    assert!(e.reason().contains("HTTP 404"), "{e}");
     let hang = observer(json!({"url": format!("http://{}", bed.hang_addr()), "query": "up"}));
     assert!(
         tokio::time::timeout(Duration::from_millis(500), hang.observe())
@@ -292,11 +314,14 @@ async fn queries_alerts_and_hostile_answers() {
             .is_err(),
         "a silent server cannot produce facts"
     );
-    let e = observe(json!({"url": format!("http://{}", bed.closed_addr()), "query": "up"}))
-        .await
-        .expect_err("closed");
-    assert!(
-        matches!(&e, Failure::Target(m) if m.contains("connection refused")),
-        "{e:?}"
+    let e = fails(
+        json!({"url": format!("http://{}", bed.closed_addr()), "query": "up"}),
+        Blame::Target,
+    )
+    .await;
+    assert_eq!(
+        e.reason(),
+        format!("connection refused by {}", bed.closed_addr())
     );
+    assert!(!e.is_timeout());
 }

@@ -26,37 +26,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{
+    Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
+};
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use scheme::{Encoding, Event, SchemeName, Signer, WHSEC_PREFIX};
-
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "webhook",
-    options: &[
-        "url",
-        "scheme",
-        "secret",
-        "payload",
-        "header",
-        "encoding",
-        "prefix",
-        "send_signed",
-        "insecure",
-        "ca",
-    ],
-    facts: &["signed", "unsigned", "tampered"],
-    secret_options: &["secret"],
-};
-
-/// The three requests, in the order they are sent.
-const SIGNED: &str = "signed";
-const UNSIGNED: &str = "unsigned";
-const TAMPERED: &str = "tampered";
 
 /// The body the tampered request's signature is computed over (the body sent is the
 /// real event): a well-formed signature that does not match.
@@ -68,46 +48,125 @@ const DRAIN_CAP: usize = 64 * 1024;
 /// How long reading that body may take before the response is dropped.
 const DRAIN_WAIT: Duration = Duration::from_millis(500);
 
-#[derive(Debug, Deserialize)]
+/// Options of a `webhook` item.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookOptions {
-    url: String,
-    scheme: String,
-    secret: String,
+pub struct WebhookOptions {
+    /// The `http://` or `https://` endpoint, POSTed with `Content-Type: application/json`.
+    pub url: String,
+    /// The provider's signature scheme.
+    pub scheme: SchemeName,
+    /// The signing secret; always masked in reports, usually `${env:…}`.
+    pub secret: String,
+    /// The event to send: a string (sent byte for byte) or a table or array (sent as JSON); default a harmless test event of the provider's shape.
     #[serde(default)]
-    payload: Option<Value>,
+    pub payload: Option<Payload>,
+    /// `hmac-sha256` only: the signature header (default `X-Signature`).
     #[serde(default)]
-    header: Option<String>,
+    pub header: Option<String>,
+    /// `hmac-sha256` only: how the MAC is written, `hex` (default, lower case) or `base64` (standard, padded).
     #[serde(default)]
-    encoding: Option<String>,
+    pub encoding: Option<Encoding>,
+    /// `hmac-sha256` only: text written before the MAC, e.g. `sha256=` (default none).
     #[serde(default)]
-    prefix: Option<String>,
+    pub prefix: Option<String>,
+    /// Send the correctly signed event; `false` sends only the two forgeries (for handlers with side effects).
     #[serde(default = "yes")]
-    send_signed: bool,
+    pub send_signed: bool,
+    /// Skip certificate checks (handshake signatures are still verified).
     #[serde(default)]
-    insecure: bool,
+    pub insecure: bool,
+    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`).
     #[serde(default)]
-    ca: Option<String>,
+    pub ca: Option<String>,
 }
 
 fn yes() -> bool {
     true
 }
 
-const SCHEMES: &str = "stripe, github, standard-webhooks, sumsub, hmac-sha256";
-
-fn parse_scheme(text: &str) -> Result<SchemeName, String> {
-    serde_json::from_value(Value::String(text.to_string()))
-        .map_err(|_| format!("unknown scheme \"{text}\" (use one of: {SCHEMES})"))
+/// A custom event body.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Payload {
+    /// Sent byte for byte.
+    Text(String),
+    /// Sent as JSON.
+    Table(serde_json::Map<String, Value>),
+    /// Sent as JSON.
+    List(Vec<Value>),
 }
 
-fn parse_encoding(text: &str) -> Result<Encoding, String> {
-    serde_json::from_value(Value::String(text.to_string()))
-        .map_err(|_| format!("unknown encoding \"{text}\" (use hex or base64)"))
+impl Payload {
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Payload::Text(s) => s.into_bytes(),
+            Payload::Table(m) => Value::Object(m).to_string().into_bytes(),
+            Payload::List(v) => Value::Array(v).to_string().into_bytes(),
+        }
+    }
 }
 
-fn templated(text: &str) -> bool {
-    text.contains("${")
+/// The three requests, in the order they are sent; each is named by its fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Correctly signed (skipped with `send_signed = false`).
+    Signed,
+    /// No signature header.
+    Unsigned,
+    /// A well-formed signature over a different body.
+    Tampered,
+}
+
+impl Sent {
+    /// The fact reporting this request's response.
+    pub fn fact(self) -> &'static str {
+        match self {
+            Sent::Signed => "signed",
+            Sent::Unsigned => "unsigned",
+            Sent::Tampered => "tampered",
+        }
+    }
+}
+
+impl std::fmt::Display for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.fact())
+    }
+}
+
+/// Why a `webhook` observation produced no facts. Reasons never quote the secret or
+/// the URL (it may carry a token).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// One of the three requests could not complete (refused, reset, TLS failure).
+    #[error("{sent} request: {reason}")]
+    Request {
+        /// Which request.
+        sent: Sent,
+        /// `connection refused by host:port`, `TLS handshake with host:port failed: …`.
+        reason: String,
+        /// The transport reported a timeout.
+        timeout: bool,
+    },
+    /// The HTTP client could not be built (e.g. the `ca` file does not read): the
+    /// checker's problem, not the target's.
+    #[error("{0}")]
+    Client(String),
+}
+
+impl ProbeError for Error {
+    fn blame(&self) -> Blame {
+        match self {
+            Error::Client(_) => Blame::Checker,
+            Error::Request { .. } => Blame::Target,
+        }
+    }
+
+    fn is_timeout(&self) -> bool {
+        matches!(self, Error::Request { timeout: true, .. })
+    }
 }
 
 /// The webhook probe; holds the HTTP clients shared by a sweep.
@@ -122,155 +181,149 @@ impl WebhookProbe {
         WebhookProbe::default()
     }
 
-    fn client(&self, insecure: bool, ca: Option<&str>) -> Result<reqwest::Client, String> {
+    fn client(&self, insecure: bool, ca: Option<&str>) -> Result<reqwest::Client, Error> {
         let key = (insecure, ca.map(str::to_string));
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let c = preflight_client::http_client_builder(insecure, ca)?
+        let c = preflight_client::http_client_builder(insecure, ca)
+            .map_err(Error::Client)?
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
+            .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))?;
         clients.insert(key, c.clone());
         Ok(c)
     }
 }
 
+fn check_header(h: &str) -> Result<(), String> {
+    HeaderName::from_bytes(h.as_bytes())
+        .map(drop)
+        .map_err(|_| format!("\"{h}\" is not a valid header name"))
+}
+
+fn check_prefix(p: &str) -> Result<(), String> {
+    HeaderValue::from_str(p)
+        .map(drop)
+        .map_err(|_| "not a valid header value".to_string())
+}
+
 impl Probe for WebhookProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
-    }
+    type Options = WebhookOptions;
+    const NAME: &'static str = "webhook";
+    const SUMMARY: &'static str = "POSTs one test event signed, unsigned and tampered (Stripe, GitHub, Standard Webhooks, Sumsub, HMAC-SHA256) and reports each response.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new(
+            "signed",
+            FactType::Object,
+            "the correctly signed request's response: {status, latency_ms}",
+        )
+        .when("unless `send_signed = false`"),
+        Fact::new(
+            "unsigned",
+            FactType::Object,
+            "the response to the event without a signature header: {status, latency_ms}",
+        ),
+        Fact::new(
+            "tampered",
+            FactType::Object,
+            "the response to the event signed over a different body: {status, latency_ms}",
+        ),
+    ];
+    const SECRET_OPTIONS: &'static [&'static str] = &["secret"];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "payments.webhook"
+title = "Stripe webhook endpoint verifies signatures"
+probe = "webhook"
+url = "https://api.shop.example/webhooks/stripe"
+scheme = "stripe"
+secret = "${env:STRIPE_WEBHOOK_SECRET}"
+# default expect: signed 2xx, unsigned and tampered 4xx
+"#;
+    const DEFAULT_EXPECT_NOTE: &'static str = "`signed.status` 2xx unless `send_signed = false`; `unsigned.status` and `tampered.status` 4xx, one expectation each";
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: WebhookOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
-        let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
-        if !templated(&opts.url)
-            && let Err(e) = preflight_client::parse_http_url(&opts.url)
-        {
-            bad("url", e);
-        }
-        let scheme = if templated(&opts.scheme) {
-            None
-        } else {
-            match parse_scheme(&opts.scheme) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    bad("scheme", e);
-                    None
-                }
-            }
-        };
-        if let Some(s) = scheme
-            && !templated(&opts.secret)
-            && let Err(e) = scheme::key_of(s, &opts.secret)
-        {
-            bad("secret", e);
-        }
-        if let Some(s) = scheme
-            && s != SchemeName::HmacSha256
-        {
-            for (key, given) in [
-                ("header", opts.header.is_some()),
-                ("encoding", opts.encoding.is_some()),
-                ("prefix", opts.prefix.is_some()),
-            ] {
-                if given {
-                    bad(
-                        key,
-                        format!(
-                            "`{key}` applies only to scheme = \"hmac-sha256\" ({} fixes its own headers)",
-                            s.as_str()
-                        ),
-                    );
-                }
-            }
-        }
-        if let Some(h) = &opts.header
-            && !templated(h)
-            && HeaderName::from_bytes(h.as_bytes()).is_err()
-        {
-            bad("header", format!("\"{h}\" is not a valid header name"));
-        }
-        if let Some(e) = &opts.encoding
-            && !templated(e)
-            && let Err(msg) = parse_encoding(e)
-        {
-            bad("encoding", msg);
-        }
-        if let Some(p) = &opts.payload
-            && !matches!(p, Value::String(_) | Value::Object(_) | Value::Array(_))
-        {
-            bad(
-                "payload",
-                "write the payload as a string (sent as-is) or a table (sent as JSON)".into(),
-            );
-        }
-        problems
-    }
-
-    fn default_expect(&self, options: &Options) -> Vec<String> {
+    fn default_expect(options: &Options) -> Vec<String> {
         let send_signed = options
             .get("send_signed")
             .and_then(Value::as_bool)
             .unwrap_or(true);
         let mut e = Vec::new();
         if send_signed {
-            e.push(format!("{SIGNED}.status >= 200 && {SIGNED}.status < 300"));
+            let s = Sent::Signed;
+            e.push(format!("{s}.status >= 200 && {s}.status < 300"));
         }
-        e.push(format!(
-            "{UNSIGNED}.status >= 400 && {UNSIGNED}.status < 500"
-        ));
-        e.push(format!(
-            "{TAMPERED}.status >= 400 && {TAMPERED}.status < 500"
-        ));
+        for s in [Sent::Unsigned, Sent::Tampered] {
+            e.push(format!("{s}.status >= 400 && {s}.status < 500"));
+        }
         e
     }
 
-    fn secrets(&self, options: &Options) -> Vec<String> {
+    fn validate(o: &WebhookOptions) -> Vec<OptionProblem> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
+        if let Err(e) = preflight_client::parse_http_url(&o.url) {
+            bad("url", e);
+        }
+        if let Err(e) = scheme::key_of(o.scheme, &o.secret) {
+            bad("secret", e);
+        }
+        if o.scheme != SchemeName::HmacSha256 {
+            for (key, given) in [
+                ("header", o.header.is_some()),
+                ("encoding", o.encoding.is_some()),
+                ("prefix", o.prefix.is_some()),
+            ] {
+                if given {
+                    bad(
+                        key,
+                        format!(
+                            "`{key}` applies only to scheme = \"hmac-sha256\" ({} fixes its own headers)",
+                            o.scheme.as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(h) = &o.header
+            && let Err(e) = check_header(h)
+        {
+            bad("header", e);
+        }
+        if let Some(p) = &o.prefix
+            && let Err(e) = check_prefix(p)
+        {
+            bad("prefix", e);
+        }
+        problems
+    }
+
+    fn secrets(o: &WebhookOptions) -> Vec<String> {
         // The key part of a Standard Webhooks secret, should it ever appear alone.
-        options
-            .get("secret")
-            .and_then(Value::as_str)
-            .and_then(|s| s.strip_prefix(WHSEC_PREFIX))
+        o.secret
+            .strip_prefix(WHSEC_PREFIX)
             .map(|k| vec![k.to_string()])
             .unwrap_or_default()
     }
 
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: WebhookOptions = parse_options(options).map_err(|p| p.message)?;
-        let url = preflight_client::parse_http_url(&opts.url)?;
-        let scheme = parse_scheme(&opts.scheme)?;
-        let encoding = match &opts.encoding {
-            Some(e) => parse_encoding(e)?,
-            None => Encoding::Hex,
-        };
-        if let Some(h) = &opts.header
-            && HeaderName::from_bytes(h.as_bytes()).is_err()
-        {
-            return Err(format!("header: \"{h}\" is not a valid header name"));
+    fn prepare(&self, o: WebhookOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        // Core validated the options; a problem here is still the checklist's.
+        let bad = |key: &'static str| move |e: String| Failure::options(OptionProblem::at(key, e));
+        let url = preflight_client::parse_http_url(&o.url).map_err(bad("url"))?;
+        if let Some(h) = &o.header {
+            check_header(h).map_err(bad("header"))?;
         }
-        let prefix = opts.prefix.clone().unwrap_or_default();
-        if HeaderValue::from_str(&prefix).is_err() {
-            return Err("prefix: not a valid header value".into());
-        }
+        let prefix = o.prefix.unwrap_or_default();
+        check_prefix(&prefix).map_err(bad("prefix"))?;
         let signer = Signer::new(
-            scheme,
-            &opts.secret,
-            opts.header.as_deref(),
-            encoding,
+            o.scheme,
+            &o.secret,
+            o.header.as_deref(),
+            o.encoding.unwrap_or_default(),
             &prefix,
-        )?;
-        let payload = match &opts.payload {
-            None => None,
-            Some(Value::String(s)) => Some(s.clone().into_bytes()),
-            Some(v) => Some(serde_json::to_vec(v).map_err(|e| e.to_string())?),
-        };
-        let client = self.client(opts.insecure, opts.ca.as_deref())?;
+        )
+        .map_err(bad("secret"))?;
+        let client = self.client(o.insecure, o.ca.as_deref())?;
         let host = url
             .host_str()
             .map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)));
@@ -278,8 +331,8 @@ impl Probe for WebhookProbe {
             client,
             url,
             signer,
-            payload,
-            send_signed: opts.send_signed,
+            payload: o.payload.map(Payload::into_bytes),
+            send_signed: o.send_signed,
             host,
         }))
     }
@@ -308,17 +361,14 @@ impl Observer for WebhookObserver {
                 TAMPERED_SIGNED_BODY
             };
             let mut facts = Facts::new();
+            let mut requests = vec![(Sent::Unsigned, None), (Sent::Tampered, Some(other_body))];
             if self.send_signed {
-                facts.insert(
-                    SIGNED.into(),
-                    self.send(&event, Some(&event.body), SIGNED).await?,
-                );
+                requests.insert(0, (Sent::Signed, Some(event.body.as_slice())));
             }
-            facts.insert(UNSIGNED.into(), self.send(&event, None, UNSIGNED).await?);
-            facts.insert(
-                TAMPERED.into(),
-                self.send(&event, Some(other_body), TAMPERED).await?,
-            );
+            for (sent, signed_body) in requests {
+                let response = self.send(&event, signed_body, sent).await?;
+                facts.insert(sent.fact().into(), response);
+            }
             Ok(facts)
         })
     }
@@ -354,8 +404,8 @@ impl WebhookObserver {
         &self,
         event: &Event,
         signed_body: Option<&[u8]>,
-        which: &str,
-    ) -> Result<Value, Failure> {
+        sent: Sent,
+    ) -> Result<Value, Error> {
         let mut req = self
             .client
             .post(self.url.clone())
@@ -369,11 +419,10 @@ impl WebhookObserver {
             req = req.header(k, v);
         }
         let t0 = Instant::now();
-        let mut resp = req.send().await.map_err(|e| {
-            Failure::Target(format!(
-                "{which} request: {}",
-                preflight_client::describe_error(&e, &self.url)
-            ))
+        let mut resp = req.send().await.map_err(|e| Error::Request {
+            sent,
+            reason: preflight_client::describe_error(&e, &self.url),
+            timeout: e.is_timeout(),
         })?;
         let latency = t0.elapsed();
         let status = resp.status().as_u16();

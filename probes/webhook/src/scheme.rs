@@ -13,12 +13,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// A provider's signature scheme, as written in `scheme = "…"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(title = "scheme")]
 pub enum SchemeName {
     /// Stripe: `Stripe-Signature: t=…,v1=…`.
     Stripe,
@@ -47,8 +49,9 @@ impl SchemeName {
 }
 
 /// How `hmac-sha256` writes the MAC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(title = "encoding")]
 pub enum Encoding {
     /// Lower-case hexadecimal (default).
     #[default]

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use preflight_core::expect::{Expectation, Judgement};
+use preflight_core::probe::conformance;
+use preflight_core::{AnyProbe, Catalog};
 use preflight_testbed::{Testbed, webhooks};
 use serde_json::{Value, json};
 
@@ -13,18 +15,32 @@ fn options(v: Value) -> Options {
     serde_json::from_value(v).expect("options are an object")
 }
 
-async fn observe(opts: &Options) -> Result<Facts, Failure> {
+fn prepare(opts: &Options) -> Arc<dyn Observer> {
     let p = WebhookProbe::new();
     assert!(p.check(opts).is_empty(), "{:?}", p.check(opts));
-    let o = p.prepare(opts).expect("prepare");
-    tokio::time::timeout(Duration::from_secs(10), o.observe())
+    AnyProbe::prepare(&p, opts, &Context::new(Duration::from_secs(10))).expect("prepare")
+}
+
+/// One attempt; facts are checked against [`WebhookProbe::FACTS`].
+async fn observe(opts: &Options) -> Result<Facts, Failure> {
+    let r = tokio::time::timeout(Duration::from_secs(10), prepare(opts).observe())
         .await
-        .expect("an attempt against the testbed ends quickly")
+        .expect("an attempt against the testbed ends quickly");
+    if let Ok(facts) = &r {
+        let problems = conformance(WebhookProbe::FACTS, facts);
+        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+        for (name, response) in facts {
+            assert!(response["status"].is_u64(), "{name}: {response}");
+            assert!(response["latency_ms"].is_number(), "{name}: {response}");
+            assert_eq!(response.as_object().map(|o| o.len()), Some(2), "{name}");
+        }
+    }
+    r
 }
 
 /// Judges the probe's default expectations; `Ok` or the first failing reason.
 fn judge_defaults(opts: &Options, facts: &Facts) -> Result<(), String> {
-    for src in WebhookProbe::new().default_expect(opts) {
+    for src in <WebhookProbe as Probe>::default_expect(opts) {
         match Expectation::compile(&src).expect("compiles").judge(facts) {
             Judgement::Holds => {}
             Judgement::Fails(r) | Judgement::Unjudgeable(r) => return Err(r),
@@ -125,7 +141,19 @@ async fn https_receiver_with_the_testbed_ca() {
     let opts = options(json!({"url": format!("{}/wh/github", bed.https_url()),
         "scheme": "github", "secret": webhooks::GITHUB_SECRET}));
     match observe(&opts).await {
-        Err(Failure::Target(r)) => assert!(r.contains("TLS"), "{r}"),
+        Err(f) if f.is_target() => {
+            assert!(
+                f.reason().starts_with("signed request: TLS handshake"),
+                "{f}"
+            );
+            assert!(matches!(
+                f.downcast_ref::<Error>(),
+                Some(Error::Request {
+                    sent: Sent::Signed,
+                    ..
+                })
+            ));
+        }
         other => panic!("expected a TLS failure, got {other:?}"),
     }
 }
@@ -167,7 +195,7 @@ async fn send_signed_false_sends_only_the_forgeries() {
     assert!(!facts.contains_key("signed"), "{facts:?}");
     assert_eq!(status(&facts, "unsigned"), 401);
     assert_eq!(status(&facts, "tampered"), 401);
-    assert_eq!(WebhookProbe::new().default_expect(&opts).len(), 2);
+    assert_eq!(<WebhookProbe as Probe>::default_expect(&opts).len(), 2);
     assert_eq!(judge_defaults(&opts, &facts), Ok(()));
 }
 
@@ -179,11 +207,29 @@ async fn unreachable_url_fails_as_target() {
         "scheme": "stripe", "secret": webhooks::STRIPE_SECRET}),
     );
     match observe(&opts).await {
-        Err(Failure::Target(r)) => {
-            assert!(r.starts_with("signed request: connection refused"), "{r}");
+        Err(f) if f.is_target() => {
+            assert_eq!(
+                f.reason(),
+                format!(
+                    "signed request: connection refused by {}",
+                    bed.closed_addr()
+                )
+            );
+            assert!(!f.is_timeout());
         }
         other => panic!("expected a target failure, got {other:?}"),
     }
+    // Without the signed request, the first one sent names itself.
+    let opts = options(
+        json!({"url": format!("http://{}/wh/stripe", bed.closed_addr()),
+        "scheme": "stripe", "secret": webhooks::STRIPE_SECRET, "send_signed": false}),
+    );
+    let f = observe(&opts).await.expect_err("refused");
+    assert!(
+        f.reason()
+            .starts_with("unsigned request: connection refused"),
+        "{f}"
+    );
 }
 
 #[tokio::test]
@@ -191,7 +237,7 @@ async fn slow_receiver_is_cut_by_the_attempt_timeout() {
     let bed = Testbed::start().await.expect("testbed");
     let opts = options(json!({"url": format!("{}/wh/slow", bed.http_url()),
         "scheme": "stripe", "secret": webhooks::STRIPE_SECRET}));
-    let o = WebhookProbe::new().prepare(&opts).expect("prepare");
+    let o = prepare(&opts);
     let t0 = std::time::Instant::now();
     let r = tokio::time::timeout(Duration::from_millis(500), o.observe()).await;
     assert!(r.is_err(), "the slow receiver answered: {r:?}");
@@ -201,15 +247,21 @@ async fn slow_receiver_is_cut_by_the_attempt_timeout() {
 #[test]
 fn check_reports_bad_literal_options() {
     let p = WebhookProbe::new();
+    // An unknown scheme does not parse; the message lists the schemes.
     let problems = p.check(&options(
-        json!({"url": "ftp://x", "scheme": "paypal", "secret": "s"}),
+        json!({"url": "http://h/", "scheme": "paypal", "secret": "s"}),
     ));
-    let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
-    assert_eq!(keys, vec!["url", "scheme"]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key.as_deref(), Some("scheme"));
     assert!(
-        problems[1].message.contains("standard-webhooks"),
+        problems[0].message.contains("standard-webhooks"),
         "{problems:?}"
     );
+    let problems = p.check(&options(
+        json!({"url": "ftp://x", "scheme": "github", "secret": "s"}),
+    ));
+    let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
+    assert_eq!(keys, vec!["url"]);
 
     let problems = p.check(&options(json!({"url": "http://h/", "scheme": "stripe",
         "secret": "whsec_x", "header": "X-Sig", "encoding": "hex"})));
@@ -218,10 +270,21 @@ fn check_reports_bad_literal_options() {
 
     let problems = p.check(&options(
         json!({"url": "http://h/", "scheme": "hmac-sha256",
-        "secret": "k", "header": "bad header", "encoding": "base32", "payload": 3}),
+        "secret": "k", "header": "bad header", "prefix": "a\nb"}),
     ));
     let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
-    assert_eq!(keys, vec!["header", "encoding", "payload"]);
+    assert_eq!(keys, vec!["header", "prefix"]);
+    for (key, bad) in [("encoding", json!("base32")), ("payload", json!(3))] {
+        let mut v = json!({"url": "http://h/", "scheme": "hmac-sha256", "secret": "k"});
+        v[key] = bad;
+        let problems = p.check(&options(v));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key.as_deref(), Some(key), "{problems:?}");
+    }
+    for good in [json!("raw text"), json!({"type": "x"}), json!([1, 2])] {
+        let v = json!({"url": "http://h/", "scheme": "github", "secret": "k", "payload": good});
+        assert!(p.check(&options(v)).is_empty());
+    }
 
     let secret = "whsec_%%%not-base64%%%";
     let problems = p.check(&options(
@@ -230,23 +293,52 @@ fn check_reports_bad_literal_options() {
     assert_eq!(problems.len(), 1);
     assert!(!problems[0].message.contains("not-base64"), "{problems:?}");
 
-    // Templates are resolved later: not judged at load time.
-    assert!(
-        p.check(&options(
-            json!({"url": "${wh}/x", "scheme": "standard-webhooks",
-            "secret": "${env:WH_SECRET}"})
-        ))
-        .is_empty()
-    );
     let problems = p.check(&options(json!({"url": "http://h/", "scheme": "github"})));
     assert_eq!(problems.len(), 1);
     assert!(problems[0].message.contains("secret"), "{problems:?}");
 }
 
+/// Loads `items` as a checklist; every problem as "message | hint".
+fn load(items: &str) -> Result<preflight_core::Checklist, Vec<String>> {
+    let catalog = Catalog::new(vec![Arc::new(WebhookProbe::new())]);
+    let text =
+        format!("[checklist]\nname = \"t\"\n\n[vars]\nwh = \"http://127.0.0.1:9\"\n\n{items}");
+    preflight_core::checklist::parse("t.toml", &text, &[], &catalog).map_err(|e| {
+        e.problems
+            .iter()
+            .map(|p| format!("{} | {}", p.message, p.hint.clone().unwrap_or_default()))
+            .collect()
+    })
+}
+
+#[test]
+fn the_loader_checks_types_and_leaves_templates_to_the_plan() {
+    let list = load(WebhookProbe::EXAMPLE).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(list.items.len(), 1);
+    // Templated values are judged once interpolated, not at load time.
+    load("[[item]]\nid = \"a\"\nprobe = \"webhook\"\nurl = \"${wh}/x\"\nscheme = \"standard-webhooks\"\nsecret = \"${env:WH_SECRET}\"\n")
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    let p = load("[[item]]\nid = \"a\"\nprobe = \"webhook\"\nurl = \"http://h/\"\nscheme = \"stripes\"\nsecret = \"k\"\nencoding = \"base32\"\npayload = 3\n")
+        .expect_err("bad options")
+        .join("\n");
+    for want in [
+        "unknown scheme \"stripes\" | did you mean \"stripe\"?",
+        "unknown encoding \"base32\"",
+        "expected a string or a table or an array of any values, found an integer",
+    ] {
+        assert!(p.contains(want), "missing {want:?} in\n{p}");
+    }
+}
+
 #[test]
 fn secret_is_a_secret_option() {
-    let d = WebhookProbe::new().descriptor();
-    assert_eq!(d.secret_options, &["secret"]);
-    let s = WebhookProbe::new().secrets(&options(json!({"secret": "whsec_AAEC"})));
+    let p = WebhookProbe::new();
+    assert_eq!(AnyProbe::secret_options(&p), &["secret"]);
+    let s = AnyProbe::secrets(
+        &p,
+        &options(
+            json!({"url": "http://h/", "scheme": "standard-webhooks", "secret": "whsec_AAEC"}),
+        ),
+    );
     assert_eq!(s, vec!["AAEC".to_string()]);
 }
