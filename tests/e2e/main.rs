@@ -3,6 +3,7 @@
 
 mod support;
 
+mod contract;
 mod dns;
 mod engine;
 mod launch;

@@ -17,7 +17,6 @@ mod explain;
 mod history;
 mod import;
 mod postlaunch;
-mod registry;
 mod run;
 mod terminal;
 mod watch;
@@ -26,6 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use preflight_cli::registry;
 
 pub use args::PlanArgs;
 pub use exit::{CliError, Exit};

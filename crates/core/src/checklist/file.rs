@@ -159,6 +159,11 @@ pub struct ItemTable {
     pub manual: bool,
 }
 
+/// Every key an item accepts besides its probe's options.
+pub fn item_keys() -> Vec<&'static str> {
+    shapes().item.fields.iter().map(|f| f.name.as_str()).collect()
+}
+
 /// Keys a manual item cannot have.
 pub const PROBE_ONLY_KEYS: &[&str] = &["probe", "expect"];
 
