@@ -13,8 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 use futures_util::future::join_all;
 use hickory_resolver::proto::rr::{Name, RecordType};
 
+use crate::error::{Error, Server, Unanswered};
 use crate::present;
-use crate::query::{self, Silence};
+use crate::query;
 
 /// One authoritative server address to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,20 +31,24 @@ pub(crate) async fn authorities(
     resolver: &[SocketAddr],
     resolver_key: &str,
     name: &Name,
-) -> Result<Vec<Authority>, String> {
+) -> Result<Vec<Authority>, Error> {
     let port = authority_port(resolver);
     let ns_names = zone_name_servers(resolver, resolver_key, name).await?;
     let lookups = ns_names.iter().map(|ns| async move {
-        let ns_name = Name::from_ascii(ns).map_err(|e| format!("bad NS name {ns}: {e}"))?;
+        let ns_name = Name::from_ascii(ns).map_err(|e| Error::BadNameServer {
+            ns: ns.clone(),
+            reason: e.to_string(),
+        })?;
         let mut ips = Vec::new();
         for rtype in [RecordType::A, RecordType::AAAA] {
             let reply = query::ask(resolver, &ns_name, rtype, true)
                 .await
-                .map_err(|s| {
-                    format!(
-                        "while resolving name server {ns}: resolver {}",
-                        s.describe(resolver_key)
-                    )
+                .map_err(|silence| Error::NameServerLookup {
+                    ns: ns.clone(),
+                    unanswered: Unanswered {
+                        server: Server::Resolver(resolver_key.to_string()),
+                        silence,
+                    },
                 })?;
             ips.extend(
                 reply
@@ -56,7 +61,7 @@ pub(crate) async fn authorities(
             }
         }
         if ips.is_empty() {
-            return Err(format!("name server {ns} has no address"));
+            return Err(Error::NoAddress { ns: ns.clone() });
         }
         Ok(ips
             .into_iter()
@@ -93,16 +98,16 @@ async fn zone_name_servers(
     resolver: &[SocketAddr],
     resolver_key: &str,
     name: &Name,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Error> {
     let mut candidate = name.clone();
     while !candidate.is_root() {
         let reply = query::ask(resolver, &candidate, RecordType::NS, true)
             .await
-            .map_err(|s: Silence| {
-                format!(
-                    "while looking up the zone's name servers: resolver {}",
-                    s.describe(resolver_key)
-                )
+            .map_err(|silence| {
+                Error::ZoneLookup(Unanswered {
+                    server: Server::Resolver(resolver_key.to_string()),
+                    silence,
+                })
             })?;
         let wanted = present::name(&candidate);
         let ns: Vec<String> = reply
@@ -117,10 +122,9 @@ async fn zone_name_servers(
         }
         candidate = candidate.base_name();
     }
-    Err(format!(
-        "found no NS records for {} or any parent zone",
-        present::name(name)
-    ))
+    Err(Error::NoZone {
+        name: present::name(name),
+    })
 }
 
 #[cfg(test)]

@@ -19,22 +19,26 @@
 //! ```
 
 mod authority;
+mod error;
 mod present;
 mod query;
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use futures_util::future::{join, join_all};
 use hickory_resolver::proto::rr::{Name, RecordType};
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
-use serde::Deserialize;
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use error::{Error, Server, Silence, Unanswered};
 pub use query::QUERY_TIMEOUT;
 
-/// Record types the probe asks for.
+/// Record types the probe asks for, as written in `type`.
 pub const TYPES: &[&str] = &["A", "AAAA", "CNAME", "TXT", "MX", "NS", "CAA", "SOA", "SRV"];
 
 /// Key of the system resolver in the `resolvers` fact when `resolvers` is absent.
@@ -42,30 +46,143 @@ pub const SYSTEM_KEY: &str = "system";
 
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "dns",
-    options: &["name", "type", "resolvers", "authoritative"],
-    facts: &[
-        "rcode",
-        "answers",
-        "ttl",
-        "latency_ms",
-        "resolvers",
-        "consistent",
-    ],
-    secret_options: &[],
-};
+/// A record type the probe asks for. Written in any case (`"TXT"`, `"txt"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecordKind {
+    /// IPv4 addresses.
+    A,
+    /// IPv6 addresses.
+    Aaaa,
+    /// An alias.
+    Cname,
+    /// Text (SPF, DKIM, DMARC, site verification).
+    Txt,
+    /// Mail exchangers.
+    Mx,
+    /// Name servers.
+    Ns,
+    /// Certificate authorities allowed to issue.
+    Caa,
+    /// Start of authority.
+    Soa,
+    /// Services.
+    Srv,
+}
 
-#[derive(Debug, Deserialize)]
+const KINDS: [RecordKind; 9] = [
+    RecordKind::A,
+    RecordKind::Aaaa,
+    RecordKind::Cname,
+    RecordKind::Txt,
+    RecordKind::Mx,
+    RecordKind::Ns,
+    RecordKind::Caa,
+    RecordKind::Soa,
+    RecordKind::Srv,
+];
+
+impl RecordKind {
+    /// The upper-case name (`"AAAA"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::A => "A",
+            RecordKind::Aaaa => "AAAA",
+            RecordKind::Cname => "CNAME",
+            RecordKind::Txt => "TXT",
+            RecordKind::Mx => "MX",
+            RecordKind::Ns => "NS",
+            RecordKind::Caa => "CAA",
+            RecordKind::Soa => "SOA",
+            RecordKind::Srv => "SRV",
+        }
+    }
+
+    /// Parses a type name in any case.
+    pub fn parse(text: &str) -> Result<RecordKind, String> {
+        let upper = text.trim().to_ascii_uppercase();
+        if let Some(k) = KINDS.into_iter().find(|k| k.as_str() == upper) {
+            return Ok(k);
+        }
+        let hint = match preflight_core::names::suggest(&upper, TYPES.iter().copied()) {
+            Some(s) => format!("did you mean \"{s}\"? "),
+            None => String::new(),
+        };
+        Err(format!(
+            "unsupported record type \"{text}\" ({hint}use one of {})",
+            TYPES.join(", ")
+        ))
+    }
+
+    fn record_type(self) -> RecordType {
+        match self {
+            RecordKind::A => RecordType::A,
+            RecordKind::Aaaa => RecordType::AAAA,
+            RecordKind::Cname => RecordType::CNAME,
+            RecordKind::Txt => RecordType::TXT,
+            RecordKind::Mx => RecordType::MX,
+            RecordKind::Ns => RecordType::NS,
+            RecordKind::Caa => RecordType::CAA,
+            RecordKind::Soa => RecordType::SOA,
+            RecordKind::Srv => RecordType::SRV,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RecordKind, D::Error> {
+        let text = String::deserialize(d)?;
+        RecordKind::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for RecordKind {
+    fn schema_name() -> Cow<'static, str> {
+        "RecordKind".into()
+    }
+
+    /// The names in upper case (for completion), or the same in any case: JSON
+    /// Schema has no case-insensitive `enum`, so the second branch is a pattern.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let any_case: Vec<String> = TYPES
+            .iter()
+            .map(|t| {
+                t.chars()
+                    .map(|c| format!("[{c}{}]", c.to_ascii_lowercase()))
+                    .collect()
+            })
+            .collect();
+        json_schema!({
+            "title": "record type",
+            "anyOf": [
+                {"type": "string", "enum": TYPES},
+                {"type": "string", "pattern": format!("^({})$", any_case.join("|"))}
+            ]
+        })
+    }
+}
+
+fn default_kind() -> RecordKind {
+    RecordKind::A
+}
+
+/// Options of a `dns` item.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DnsOptions {
-    name: String,
-    #[serde(default, rename = "type")]
-    record_type: Option<String>,
+pub struct DnsOptions {
+    /// The name to ask about (`app.example.io`; trailing dot optional, IDN names sent
+    /// as punycode).
+    pub name: String,
+    /// Record type to ask for, in any case.
+    #[serde(default = "default_kind", rename = "type")]
+    pub record_type: RecordKind,
+    /// Resolvers to ask, each separately: `ip` or `ip:port` (`"127.0.0.1:5353"`,
+    /// `"[::1]:5353"`); default: the system's, from /etc/resolv.conf.
     #[serde(default)]
-    resolvers: Option<Vec<String>>,
+    pub resolvers: Option<Vec<String>>,
+    /// Also ask each of the zone's own name servers (propagation check).
     #[serde(default)]
-    authoritative: bool,
+    pub authoritative: bool,
 }
 
 /// The DNS probe.
@@ -80,86 +197,111 @@ impl DnsProbe {
 }
 
 impl Probe for DnsProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
+    type Options = DnsOptions;
+    const NAME: &'static str = "dns";
+    const SUMMARY: &'static str = "One DNS question to each resolver (and, optionally, the zone's name servers): rcode, answers, TTL, latency and whether they all agree.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new(
+            "rcode",
+            FactType::String,
+            "response code: \"NOERROR\", \"NXDOMAIN\", \"SERVFAIL\", \"REFUSED\", …",
+        ),
+        Fact::new(
+            "answers",
+            FactType::List,
+            "records of the asked type in presentation format (\"203.0.113.7\", \"10 mx.example.com.\")",
+        ),
+        Fact::new(
+            "ttl",
+            FactType::Integer,
+            "smallest TTL of those records; null when there are none",
+        )
+        .nullable(),
+        Fact::new(
+            "latency_ms",
+            FactType::Number,
+            "time to the first resolver's answer, in ms",
+        ),
+        Fact::new(
+            "resolvers",
+            FactType::Map,
+            "{rcode, answers} of every server asked, by resolver as listed, \"system\" or \"NS-NAME (ADDRESS)\"",
+        ),
+        Fact::new(
+            "consistent",
+            FactType::Bool,
+            "every server gave the same rcode and answer set (order and TTLs ignored)",
+        ),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "dns.app"
+title = "app.example → CF Pages (CNAME), the same on both resolvers"
+probe = "dns"
+name = "app.example"
+type = "CNAME"
+resolvers = ["127.0.0.1:5353", "127.0.0.2:5353"]
+expect = ["answers.exists(a, a.endsWith('.pages.dev.'))", "consistent"]
+"#;
+
+    fn default_expect(_: &Options) -> Vec<String> {
+        vec!["rcode == \"NOERROR\" && answers.size() > 0".into()]
     }
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: DnsOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
+    fn validate(options: &DnsOptions) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
-        if !opts.name.contains("${")
-            && let Err(e) = parse_name(&opts.name)
-        {
-            bad("name", e);
+        if let Err(e) = parse_name(&options.name) {
+            problems.push(OptionProblem::at("name", e));
         }
-        if let Some(t) = &opts.record_type
-            && !t.contains("${")
-            && let Err(e) = parse_type(t)
+        if let Some(list) = &options.resolvers
+            && let Err(found) = parse_servers(list)
         {
-            bad("type", e);
-        }
-        if let Some(list) = &opts.resolvers {
-            if list.is_empty() {
-                bad(
-                    "resolvers",
-                    "resolvers is empty (leave it out to use the system's resolver)".into(),
-                );
-            }
-            let mut seen = Vec::new();
-            for r in list {
-                if r.contains("${") {
-                    continue;
-                }
-                match parse_server(r) {
-                    Err(e) => bad("resolvers", e),
-                    Ok(addr) if seen.contains(&addr) => {
-                        bad("resolvers", format!("\"{r}\" is listed twice"))
-                    }
-                    Ok(addr) => seen.push(addr),
-                }
-            }
+            problems.extend(found.into_iter().map(|e| OptionProblem::at("resolvers", e)));
         }
         problems
     }
 
-    fn default_expect(&self, _: &Options) -> Vec<String> {
-        vec!["rcode == \"NOERROR\" && answers.size() > 0".into()]
-    }
-
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: DnsOptions = parse_options(options).map_err(|p| p.message)?;
-        let name = parse_name(&opts.name)?;
-        let rtype = match &opts.record_type {
-            Some(t) => parse_type(t)?,
-            None => RecordType::A,
-        };
-        let resolvers = match &opts.resolvers {
+    fn prepare(&self, options: DnsOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        // `validate` has accepted these; the errors cannot happen but stay item errors.
+        let name = parse_name(&options.name)
+            .map_err(|e| Failure::options(OptionProblem::at("name", e)))?;
+        let resolvers = match &options.resolvers {
             None => Resolvers::System,
-            Some(list) if list.is_empty() => {
-                return Err("resolvers is empty (leave it out to use the system's)".into());
-            }
-            Some(list) => {
-                let mut listed: Vec<(String, Vec<SocketAddr>)> = Vec::new();
-                for r in list {
-                    let addr = parse_server(r).map_err(|e| format!("resolvers: {e}"))?;
-                    if listed.iter().any(|(_, a)| a[0] == addr) {
-                        return Err(format!("resolvers: \"{r}\" is listed twice"));
-                    }
-                    listed.push((r.trim().to_string(), vec![addr]));
-                }
-                Resolvers::Listed(listed)
-            }
+            Some(list) => Resolvers::Listed(
+                parse_servers(list)
+                    .map_err(|e| Failure::options(OptionProblem::at("resolvers", e.join("; "))))?,
+            ),
         };
         Ok(Arc::new(DnsObserver {
             name,
-            rtype,
+            rtype: options.record_type.record_type(),
             resolvers,
-            authoritative: opts.authoritative,
+            authoritative: options.authoritative,
         }))
+    }
+}
+
+/// The listed resolvers (key as written, address), or every problem with the list.
+fn parse_servers(list: &[String]) -> Result<Vec<(String, Vec<SocketAddr>)>, Vec<String>> {
+    if list.is_empty() {
+        return Err(vec![
+            "resolvers is empty (leave it out to use the system's resolver)".into(),
+        ]);
+    }
+    let mut problems = Vec::new();
+    let mut listed: Vec<(String, Vec<SocketAddr>)> = Vec::new();
+    for r in list {
+        match parse_server(r) {
+            Err(e) => problems.push(e),
+            Ok(addr) if listed.iter().any(|(_, a)| a[0] == addr) => {
+                problems.push(format!("\"{r}\" is listed twice"));
+            }
+            Ok(addr) => listed.push((r.trim().to_string(), vec![addr])),
+        }
+    }
+    if problems.is_empty() {
+        Ok(listed)
+    } else {
+        Err(problems)
     }
 }
 
@@ -173,19 +315,6 @@ fn parse_name(text: &str) -> Result<Name, String> {
         Name::from_utf8(t).map_err(|e| format!("\"{text}\" is not a valid domain name: {e}"))?;
     name.set_fqdn(true);
     Ok(name)
-}
-
-fn parse_type(text: &str) -> Result<RecordType, String> {
-    let upper = text.trim().to_ascii_uppercase();
-    if !TYPES.contains(&upper.as_str()) {
-        return Err(format!(
-            "unsupported record type \"{text}\" (use one of {})",
-            TYPES.join(", ")
-        ));
-    }
-    upper
-        .parse::<RecordType>()
-        .map_err(|e| format!("unsupported record type \"{text}\": {e}"))
 }
 
 /// `192.0.2.53`, `192.0.2.53:5353`, `2001:db8::53` or `[2001:db8::53]:5353`.
@@ -235,18 +364,22 @@ impl Observer for DnsObserver {
     }
 
     fn observe(&self) -> BoxFuture<'_, Result<Facts, Failure>> {
-        Box::pin(self.observe_all())
+        Box::pin(async move { Ok(self.observe_all().await?) })
     }
 }
 
 impl DnsObserver {
-    async fn observe_all(&self) -> Result<Facts, Failure> {
+    async fn observe_all(&self) -> Result<Facts, Error> {
         let servers = match &self.resolvers {
             Resolvers::Listed(list) => list.clone(),
             Resolvers::System => vec![(SYSTEM_KEY.to_string(), system_servers().await?)],
         };
         let Some((first_key, first_addrs)) = servers.first().cloned() else {
-            return Err(Failure::Probe("no resolver to ask".into()));
+            // Listed resolvers are never empty, and an empty resolv.conf is an error.
+            return Err(Error::SystemConfig {
+                path: RESOLV_CONF,
+                reason: "it names no name server".into(),
+            });
         };
         let asked = join_all(
             servers
@@ -259,7 +392,7 @@ impl DnsObserver {
                 authority::authorities(&first_addrs, &first_key, &self.name),
             )
             .await;
-            (replies, Some(found.map_err(Failure::Target)?))
+            (replies, Some(found?))
         } else {
             (asked.await, None)
         };
@@ -268,7 +401,10 @@ impl DnsObserver {
         for ((key, _), reply) in servers.iter().zip(replies) {
             match reply {
                 Ok(r) => results.push((key.clone(), r)),
-                Err(s) => silent.push(format!("resolver {}", s.describe(key))),
+                Err(silence) => silent.push(Unanswered {
+                    server: Server::Resolver(key.clone()),
+                    silence,
+                }),
             }
         }
         if let Some(auths) = authorities {
@@ -280,32 +416,37 @@ impl DnsObserver {
             for (a, reply) in auths.iter().zip(asked) {
                 match reply {
                     Ok(r) => results.push((a.key.clone(), r)),
-                    Err(s) => silent.push(format!("name server {}", s.describe(&a.key))),
+                    Err(silence) => silent.push(Unanswered {
+                        server: Server::NameServer(a.key.clone()),
+                        silence,
+                    }),
                 }
             }
         }
         if !silent.is_empty() {
-            return Err(Failure::Target(silent.join("; ")));
+            return Err(Error::Unanswered(silent));
         }
         Ok(facts_of(&results))
     }
 }
 
 /// The name servers of `/etc/resolv.conf`, read without blocking.
-async fn system_servers() -> Result<Vec<SocketAddr>, Failure> {
-    let text = tokio::fs::read(RESOLV_CONF).await.map_err(|e| {
-        Failure::Probe(format!(
-            "failed to read the system resolver configuration {RESOLV_CONF}: {e} (set `resolvers`)"
-        ))
-    })?;
-    system_servers_from(&text).map_err(Failure::Probe)
+async fn system_servers() -> Result<Vec<SocketAddr>, Error> {
+    let text = tokio::fs::read(RESOLV_CONF)
+        .await
+        .map_err(|source| Error::ReadSystemConfig {
+            path: RESOLV_CONF,
+            source,
+        })?;
+    system_servers_from(&text)
 }
 
-fn system_servers_from(text: &[u8]) -> Result<Vec<SocketAddr>, String> {
+fn system_servers_from(text: &[u8]) -> Result<Vec<SocketAddr>, Error> {
     let (config, _) = hickory_resolver::system_conf::parse_resolv_conf(text).map_err(|e| {
-        format!(
-            "failed to use the system resolver configuration {RESOLV_CONF}: {e} (set `resolvers`)"
-        )
+        Error::SystemConfig {
+            path: RESOLV_CONF,
+            reason: e.to_string(),
+        }
     })?;
     Ok(config
         .name_servers()
@@ -353,10 +494,16 @@ fn facts_of(results: &[(String, query::Reply)]) -> Facts {
 mod tests {
     use std::time::Duration;
 
+    use preflight_core::AnyProbe;
+
     use super::*;
 
     fn opts(v: Value) -> Options {
         serde_json::from_value(v).unwrap()
+    }
+
+    fn keys(problems: &[OptionProblem]) -> Vec<String> {
+        problems.iter().filter_map(|p| p.key.clone()).collect()
     }
 
     #[test]
@@ -364,25 +511,93 @@ mod tests {
         let p = DnsProbe::new();
         let problems = p.check(&opts(json!({
             "name": "exa mple..com",
-            "type": "PTR",
             "resolvers": ["8.8.8.8.8", "127.0.0.1:5353", "127.0.0.1:5353"],
         })));
-        let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
         assert_eq!(
-            keys,
-            vec!["name", "type", "resolvers", "resolvers"],
+            keys(&problems),
+            vec!["name", "resolvers", "resolvers"],
             "{problems:?}"
         );
-        assert!(problems[1].message.contains("A, AAAA, CNAME"));
-        assert!(problems[3].message.contains("listed twice"));
-        let problems = p.check(&opts(
-            json!({"name": "${host}", "resolvers": ["${dns}"], "authoritative": true}),
-        ));
-        assert!(problems.is_empty(), "{problems:?}");
+        assert!(problems[1].message.contains("is not an IP address"));
+        assert!(problems[2].message.contains("listed twice"));
         let problems = p.check(&opts(json!({"name": "a.example", "resolvers": []})));
-        assert_eq!(problems.len(), 1);
+        assert_eq!(keys(&problems), vec!["resolvers"]);
         let problems = p.check(&opts(json!({"name": "a.example", "ttl": 3})));
-        assert_eq!(problems[0].key.as_deref(), Some("ttl"));
+        assert_eq!(keys(&problems), vec!["ttl"]);
+        let problems = p.check(&opts(json!({"name": "a.example", "authoritative": "yes"})));
+        assert_eq!(keys(&problems), vec!["authoritative"]);
+    }
+
+    #[test]
+    fn record_types_in_any_case() {
+        let p = DnsProbe::new();
+        for t in ["A", "aaaa", "Txt", "cname", "MX", "ns", "CAA", "soa", "SRV"] {
+            let problems = p.check(&opts(json!({"name": "a.example", "type": t})));
+            assert!(problems.is_empty(), "{t}: {problems:?}");
+        }
+        let problems = p.check(&opts(json!({"name": "a.example", "type": "PTR"})));
+        assert_eq!(keys(&problems), vec!["type"]);
+        assert!(
+            problems[0]
+                .message
+                .contains("unsupported record type \"PTR\" (use one of A, AAAA, CNAME"),
+            "{problems:?}"
+        );
+        let problems = p.check(&opts(json!({"name": "a.example", "type": "AAA"})));
+        assert!(
+            problems[0].message.contains("did you mean \"AAAA\"?"),
+            "{problems:?}"
+        );
+        assert_eq!(RecordKind::parse(" txt ").unwrap(), RecordKind::Txt);
+        assert_eq!(RecordKind::Txt.record_type(), RecordType::TXT);
+        assert!(RecordKind::parse("ANY").is_err());
+    }
+
+    #[test]
+    fn the_schema_admits_every_spelling_the_probe_reads() {
+        let schema = DnsProbe::new().options_schema();
+        let props = schema["properties"].as_object().expect("properties");
+        for (name, s) in props {
+            assert!(s["description"].is_string(), "{name} has no doc: {s}");
+        }
+        assert_eq!(props["type"]["default"], "A");
+        let kind = &schema["$defs"]["RecordKind"];
+        assert_eq!(kind["title"], "record type");
+        assert_eq!(kind["anyOf"][0]["enum"], json!(TYPES));
+        let pattern = kind["anyOf"][1]["pattern"].as_str().expect("pattern");
+        assert!(
+            pattern.starts_with("^([Aa]|[Aa][Aa][Aa][Aa]|[Cc][Nn][Aa][Mm][Ee]|"),
+            "{pattern}"
+        );
+        // Every type's upper- and lower-case spelling, through the loader.
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(DnsProbe::new())]);
+        for t in TYPES {
+            for spelling in [t.to_string(), t.to_ascii_lowercase()] {
+                let text = format!(
+                    "[[item]]\nid = \"x\"\nprobe = \"dns\"\nname = \"a.example\"\ntype = \"{spelling}\"\nresolvers = [\"127.0.0.1:5353\"]\n"
+                );
+                let loaded = preflight_core::checklist::parse("t.toml", &text, &[], &catalog);
+                assert!(loaded.is_ok(), "{spelling}: {loaded:?}");
+            }
+        }
+        let text = "[[item]]\nid = \"x\"\nprobe = \"dns\"\nname = \"a.example\"\ntype = \"PTR\"\n";
+        let err = preflight_core::checklist::parse("t.toml", text, &[], &catalog)
+            .expect_err("PTR is not supported");
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.message.contains("unsupported record type \"PTR\"")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn example_loads() {
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(DnsProbe::new())]);
+        let list =
+            preflight_core::checklist::parse("example.toml", DnsProbe::EXAMPLE, &[], &catalog)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(list.items.len(), 1);
     }
 
     #[test]
@@ -411,8 +626,6 @@ mod tests {
             parse_name("app.example.io").unwrap().to_ascii(),
             "app.example.io."
         );
-        assert_eq!(parse_type("txt").unwrap(), RecordType::TXT);
-        assert!(parse_type("ANY").is_err());
         assert!(parse_name(" ").is_err());
     }
 
@@ -428,7 +641,16 @@ mod tests {
                 "[::1]:53".parse().unwrap()
             ]
         );
-        assert!(system_servers_from(b"# no name servers\n").is_err());
+        let e = system_servers_from(b"# no name servers\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("failed to use the system resolver configuration /etc/resolv.conf"),
+            "{e}"
+        );
+        assert_eq!(
+            preflight_core::ProbeError::blame(&e),
+            preflight_core::Blame::Checker
+        );
     }
 
     fn reply(rcode: &str, answers: &[&str], ttl: Option<u32>) -> query::Reply {

@@ -19,6 +19,7 @@ use hickory_resolver::proto::op::{DnsRequestOptions, Query};
 use hickory_resolver::proto::rr::{Name, RecordType};
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
+use crate::error::Silence;
 use crate::present;
 
 /// How long one server gets to answer one question (UDP retransmissions included).
@@ -37,28 +38,6 @@ pub(crate) struct Reply {
     pub ttl: Option<u32>,
     /// Time from sending to the answer.
     pub latency: Duration,
-}
-
-/// Why a server gave no answer at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Silence {
-    /// Nothing came back within [`QUERY_TIMEOUT`].
-    Timeout,
-    /// The server could not be reached or the exchange broke (refused, reset, garbage).
-    Broken(String),
-}
-
-impl Silence {
-    /// A reason fragment naming the server, e.g. `127.0.0.1:53 did not answer within 3s`.
-    pub fn describe(&self, server: &str) -> String {
-        match self {
-            Silence::Timeout => format!(
-                "{server} did not answer within {}s",
-                QUERY_TIMEOUT.as_secs()
-            ),
-            Silence::Broken(why) => format!("{server} failed: {why}"),
-        }
-    }
 }
 
 /// Asks `servers` (tried in order; usually one) for `name`/`rtype`.

@@ -3,20 +3,26 @@
 
 use std::time::{Duration, Instant};
 
-use preflight_core::{Facts, Failure, Options, Probe};
-use preflight_probe_dns::DnsProbe;
+use preflight_core::probe::conformance;
+use preflight_core::{AnyProbe, Context, Facts, Failure, Options, Probe};
+use preflight_probe_dns::{DnsProbe, Error, Server, Silence, Unanswered};
 use preflight_testbed::dns::{API_ADDR, API_ADDR_STALE, DnsServers};
 use serde_json::{Value, json};
 
+/// Checks, prepares and observes like the runner; facts, whenever there are some,
+/// match [`DnsProbe::FACTS`].
 async fn observe(options: Value) -> Result<Facts, Failure> {
     let options: Options = serde_json::from_value(options).expect("options object");
     let probe = DnsProbe::new();
-    assert!(
-        probe.check(&options).is_empty(),
-        "{:?}",
-        probe.check(&options)
-    );
-    probe.prepare(&options).expect("prepare").observe().await
+    let problems = probe.check(&options);
+    assert!(problems.is_empty(), "{problems:?}");
+    let facts = AnyProbe::prepare(&probe, &options, &Context::new(Duration::from_secs(10)))
+        .expect("prepare")
+        .observe()
+        .await?;
+    let problems = conformance(DnsProbe::FACTS, &facts);
+    assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+    Ok(facts)
 }
 
 async fn facts(dns: &DnsServers, name: &str, rtype: &str) -> Facts {
@@ -173,10 +179,21 @@ async fn a_silent_server_fails_the_item_with_its_address() {
         .await
         .expect_err("no answer");
     let waited = t0.elapsed();
+    assert!(e.is_target() && e.is_timeout(), "{e:?}");
     assert_eq!(
-        e,
-        Failure::Target(format!("resolver {silent} did not answer within 3s"))
+        e.reason(),
+        format!("resolver {silent} did not answer within 3s")
     );
+    match e.downcast_ref::<Error>() {
+        Some(Error::Unanswered(all)) => assert_eq!(
+            all,
+            &[Unanswered {
+                server: Server::Resolver(silent.clone()),
+                silence: Silence::Timeout
+            }]
+        ),
+        other => panic!("{other:?}"),
+    }
     assert!(
         waited >= Duration::from_secs(3) && waited < Duration::from_secs(5),
         "{waited:?}"
@@ -186,10 +203,7 @@ async fn a_silent_server_fails_the_item_with_its_address() {
     let e = observe(json!({"name": "demo.test", "resolvers": [dns.primary().to_string(), silent]}))
         .await
         .expect_err("one resolver silent");
-    assert!(
-        matches!(&e, Failure::Target(r) if r.contains(&silent)),
-        "{e:?}"
-    );
+    assert!(e.is_target() && e.reason().contains(&silent), "{e:?}");
 }
 
 #[tokio::test]
@@ -203,7 +217,7 @@ async fn a_closed_port_fails_fast() {
         .await
         .expect_err("nothing listens");
     assert!(
-        matches!(&e, Failure::Target(r) if r.contains(&closed.to_string())),
+        e.is_target() && e.reason().contains(&closed.to_string()),
         "{e:?}"
     );
     assert!(t0.elapsed() < Duration::from_secs(4));
@@ -236,8 +250,9 @@ async fn garbage_answers_fail_the_item_without_hanging() {
         .await
         .expect_err("garbage is no answer");
     assert!(
-        matches!(&e, Failure::Target(r) if r.starts_with(&format!("resolver {addr} "))),
+        e.is_target() && e.reason().starts_with(&format!("resolver {addr} ")),
         "{e:?}"
     );
+    assert!(!e.is_timeout(), "{e:?}");
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
 }

@@ -11,43 +11,22 @@ use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::dsn::{Dsn, SslMode};
-
-/// The server's message for a database error (`message (SQLSTATE code)`), or the
-/// error and its causes for anything else.
-pub fn server_message(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        let mut m = format!("{} (SQLSTATE {})", db.message(), db.code().code());
-        if let Some(d) = db.detail() {
-            m.push_str(&format!(": {d}"));
-        }
-        return m;
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
+use crate::error::{Error, ServerError};
 
 /// The Mozilla roots, or only the certificates of `sslrootcert`.
-fn root_store(sslrootcert: Option<&str>) -> Result<rustls::RootCertStore, String> {
-    preflight_client::root_store(sslrootcert).map_err(|e| e.replace("ca file", "sslrootcert"))
+fn root_store(sslrootcert: Option<&str>) -> Result<rustls::RootCertStore, Error> {
+    preflight_client::root_store(sslrootcert)
+        .map_err(|e| Error::TlsSetup(e.replace("ca file", "sslrootcert")))
 }
 
 /// The rustls config for a mode: `prefer`/`require` encrypt without checking the
 /// certificate (as libpq does), unless `require` has an `sslrootcert`; `verify-ca`
 /// checks the chain; `verify-full` the chain and the host name.
-fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::ClientConfig, String> {
+fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::TlsSetup(format!("failed to configure TLS: {e}")))?;
     let verify = match mode {
         SslMode::Disable | SslMode::Prefer => None,
         SslMode::Require => sslrootcert.map(|_| false),
@@ -64,7 +43,9 @@ fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::Client
             let webpki =
                 rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
                     .build()
-                    .map_err(|e| format!("failed to build the certificate verifier: {e}"))?;
+                    .map_err(|e| {
+                        Error::TlsSetup(format!("failed to build the certificate verifier: {e}"))
+                    })?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ChainCheck { webpki, check_name }))
@@ -122,10 +103,10 @@ impl ServerCertVerifier for ChainCheck {
 }
 
 /// Builds the tokio-postgres config; errors are item errors (bad DSN).
-pub fn pg_config(dsn: &Dsn, mode: SslMode, connect_timeout: Duration) -> Result<Config, String> {
+pub fn pg_config(dsn: &Dsn, mode: SslMode, connect_timeout: Duration) -> Result<Config, Error> {
     let mut cfg = Config::new();
     let Some(user) = &dsn.user else {
-        return Err("the DSN names no user (write postgres://USER:PASSWORD@HOST/DB)".into());
+        return Err(Error::Dsn(crate::dsn::NO_USER.into()));
     };
     cfg.user(user);
     if let Some(p) = &dsn.password {
@@ -172,26 +153,21 @@ impl Drop for Session {
     }
 }
 
-/// Why a connection failed: a target failure, or a TLS config problem (item error).
-pub enum ConnectError {
-    /// The server refused, timed out, failed TLS or authentication.
-    Target(String),
-    /// We could not build the TLS config (unreadable `sslrootcert`).
-    Setup(String),
-}
-
-/// Connects and sets up the read-only session with `statement_timeout`.
+/// Connects and sets up the read-only session with `statement_timeout`; `host`
+/// names the server in errors.
 pub async fn open(
     cfg: &Config,
+    host: &str,
     mode: SslMode,
     sslrootcert: Option<&str>,
     statement_timeout: Duration,
-) -> Result<Session, ConnectError> {
+) -> Result<Session, Error> {
+    let failed = |e: tokio_postgres::Error| Error::Connect {
+        host: host.to_string(),
+        cause: ServerError::of(&e),
+    };
     let (client, task) = if mode == SslMode::Disable {
-        let (client, conn) = cfg
-            .connect(NoTls)
-            .await
-            .map_err(|e| ConnectError::Target(server_message(&e)))?;
+        let (client, conn) = cfg.connect(NoTls).await.map_err(failed)?;
         (
             client,
             tokio::spawn(async move {
@@ -199,11 +175,11 @@ pub async fn open(
             }),
         )
     } else {
-        let tls = tls_config(mode, sslrootcert).map_err(ConnectError::Setup)?;
+        let tls = tls_config(mode, sslrootcert)?;
         let (client, conn) = cfg
             .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
             .await
-            .map_err(|e| ConnectError::Target(server_message(&e)))?;
+            .map_err(failed)?;
         (
             client,
             tokio::spawn(async move {
@@ -222,11 +198,9 @@ pub async fn open(
             ms.saturating_mul(2)
         ))
         .await
-        .map_err(|e| {
-            ConnectError::Target(format!(
-                "failed to set up the session: {}",
-                server_message(&e)
-            ))
+        .map_err(|e| Error::SessionSetup {
+            host: host.to_string(),
+            cause: ServerError::of(&e),
         })?;
     // PostgreSQL 14+: notice a vanished client during a long statement.
     let _ = session

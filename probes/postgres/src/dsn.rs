@@ -62,6 +62,9 @@ pub struct Dsn {
     pub options: Option<String>,
 }
 
+/// Why a DSN without a user cannot be used.
+pub const NO_USER: &str = "the DSN names no user (write postgres://USER:PASSWORD@HOST/DB)";
+
 const KNOWN: &[&str] = &[
     "host",
     "hostaddr",

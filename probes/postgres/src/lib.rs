@@ -23,6 +23,7 @@
 
 mod connect;
 pub mod dsn;
+mod error;
 pub mod migrations;
 pub mod require;
 pub mod statement;
@@ -32,59 +33,72 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
-use serde::Deserialize;
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_postgres::types::ToSql;
 
-use connect::{ConnectError, server_message};
 use dsn::{Dsn, SslMode};
 use migrations::MigrationsOptions;
 use require::RequireOptions;
 
+pub use error::{Error, ServerError};
+
 /// Rows of a query result kept in the `rows` fact; the rest are not read.
 pub const MAX_ROWS: usize = 1000;
-/// Statement timeout used when the item's timeout is unknown.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "postgres",
-    options: &["dsn", "sslmode", "query", "migrations", "require"],
-    facts: &[
-        "connected",
-        "latency_ms",
-        "server_version",
-        "ssl",
-        "rows",
-        "row",
-        "value",
-        "framework",
-        "table",
-        "applied",
-        "files",
-        "pending",
-        "unknown",
-        "failed",
-        "latest",
-        "missing",
-        "disabled_triggers",
-    ],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
+/// Options of a `postgres` item.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PgOptions {
-    dsn: String,
+pub struct PostgresOptions {
+    /// Connection string: `postgres://user:password@host:port/db?sslmode=…` or libpq
+    /// `host=… user=… password=… dbname=…`; usually `${env:DATABASE_URL}`.
+    pub dsn: String,
+    /// How TLS is used (default: the DSN's `sslmode`, else `prefer`).
     #[serde(default)]
-    sslmode: Option<String>,
+    pub sslmode: Option<SslModeOption>,
+    /// Exactly one read-only SQL statement, reported as `rows`, `row` and `value`.
     #[serde(default)]
-    query: Option<String>,
+    pub query: Option<String>,
+    /// Compare the migrations applied with the migration files.
     #[serde(default)]
-    migrations: Option<MigrationsOptions>,
+    pub migrations: Option<MigrationsOptions>,
+    /// Objects that must exist, by kind.
     #[serde(default)]
-    require: Option<RequireOptions>,
+    pub require: Option<RequireOptions>,
+}
+
+/// The `sslmode` option, as in libpq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(title = "sslmode")]
+pub enum SslModeOption {
+    /// Plain connection only.
+    Disable,
+    /// Read as `prefer`.
+    Allow,
+    /// TLS when the server offers it, else plain; the certificate is not checked.
+    Prefer,
+    /// TLS required; the certificate is checked only when the DSN has an `sslrootcert`.
+    Require,
+    /// TLS required; the chain is checked, the host name is not.
+    VerifyCa,
+    /// TLS required; the chain and the host name are checked.
+    VerifyFull,
+}
+
+impl From<SslModeOption> for SslMode {
+    fn from(o: SslModeOption) -> SslMode {
+        match o {
+            SslModeOption::Disable => SslMode::Disable,
+            SslModeOption::Allow | SslModeOption::Prefer => SslMode::Prefer,
+            SslModeOption::Require => SslMode::Require,
+            SslModeOption::VerifyCa => SslMode::VerifyCa,
+            SslModeOption::VerifyFull => SslMode::VerifyFull,
+        }
+    }
 }
 
 /// The PostgreSQL probe.
@@ -96,10 +110,6 @@ impl PostgresProbe {
     pub fn new() -> PostgresProbe {
         PostgresProbe
     }
-}
-
-fn literal(s: &str) -> bool {
-    !s.contains("${")
 }
 
 fn query_problem(sql: &str) -> Option<String> {
@@ -117,37 +127,155 @@ fn query_problem(sql: &str) -> Option<String> {
     })
 }
 
+/// Whether `require` (as written) lists objects of `kind`: a non-empty list, or a
+/// value that is not a list yet (a `${…}` to be interpolated).
+fn requires(options: &Options, kind: &str) -> bool {
+    match options.get("require").and_then(|r| r.get(kind)) {
+        None => false,
+        Some(Value::Array(names)) => !names.is_empty(),
+        Some(_) => true,
+    }
+}
+
 impl Probe for PostgresProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
+    type Options = PostgresOptions;
+    const NAME: &'static str = "postgres";
+    const SUMMARY: &'static str = "Connects to PostgreSQL read-only: connection facts, optionally one query, migrations applied against migration files, and required objects.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new("connected", FactType::Bool, "the session was opened"),
+        Fact::new(
+            "latency_ms",
+            FactType::Number,
+            "time to connect, TLS, authenticate and set up the session, in ms",
+        ),
+        Fact::new(
+            "server_version",
+            FactType::String,
+            "the server's version (\"15.18 (Debian 15.18-0+deb12u1)\")",
+        ),
+        Fact::new(
+            "ssl",
+            FactType::Bool,
+            "this session uses TLS (from pg_stat_ssl)",
+        ),
+        Fact::new(
+            "rows",
+            FactType::List,
+            "the query's rows as maps column → value, at most 1000",
+        )
+        .when("with `query`"),
+        Fact::new("row", FactType::Map, "the first row, null if none")
+            .nullable()
+            .when("with `query`"),
+        Fact::new(
+            "value",
+            FactType::Any,
+            "the first row's first column, null if none",
+        )
+        .nullable()
+        .when("with `query`"),
+        Fact::new(
+            "framework",
+            FactType::String,
+            "migration tool detected: prisma, flyway, sqlx, diesel, rails, golang-migrate, knex, django, alembic or table",
+        )
+        .when("with `migrations`"),
+        Fact::new("table", FactType::String, "the tracking table read")
+            .when("with `migrations`"),
+        Fact::new(
+            "applied",
+            FactType::Integer,
+            "number of migrations applied",
+        )
+        .when("with `migrations`"),
+        Fact::new(
+            "files",
+            FactType::Integer,
+            "number of migration files under `dir`",
+        )
+        .when("with `migrations`"),
+        Fact::new(
+            "pending",
+            FactType::List,
+            "migration files not applied",
+        )
+        .when("with `migrations`"),
+        Fact::new(
+            "unknown",
+            FactType::List,
+            "migrations applied without a file",
+        )
+        .when("with `migrations`"),
+        Fact::new(
+            "failed",
+            FactType::List,
+            "migrations recorded as failed or dirty",
+        )
+        .when("with `migrations`"),
+        Fact::new(
+            "latest",
+            FactType::String,
+            "the newest applied migration, null if none",
+        )
+        .nullable()
+        .when("with `migrations`"),
+        Fact::new(
+            "missing",
+            FactType::Object,
+            "{tables, triggers, indexes, roles, extensions}: required objects that do not exist",
+        )
+        .when("with `require`"),
+        Fact::new(
+            "disabled_triggers",
+            FactType::List,
+            "required triggers that exist but are disabled",
+        )
+        .when("with `require`"),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "db.ready"
+title = "Migrations applied, invariant triggers active, plans seeded"
+probe = "postgres"
+dsn = "postgres://preflight_ro@127.0.0.1:5432/app"
+sslmode = "require"
+query = "SELECT count(*) FROM plans WHERE active"
+migrations = { dir = "api/migrations", table = "_migrations" }
+require = { tables = ["plans"], triggers = ["escrow_terminal_guard"] }
+expect = ["connected", "value >= 3", "pending.size() == 0", "missing.triggers.size() == 0"]
+"#;
+    const DEFAULT_EXPECT_NOTE: &'static str = "`connected`; with `migrations` also `pending.size() == 0 && failed.size() == 0`; with `require` also `missing.KIND.size() == 0` for each kind listed and, with `triggers`, `disabled_triggers.size() == 0`.";
+
+    fn default_expect(options: &Options) -> Vec<String> {
+        let mut out = vec!["connected".to_string()];
+        if options.contains_key("migrations") {
+            out.push("pending.size() == 0 && failed.size() == 0".into());
+        }
+        for kind in require::KINDS {
+            if requires(options, kind) {
+                out.push(format!("missing.{kind}.size() == 0"));
+            }
+        }
+        if requires(options, "triggers") {
+            out.push("disabled_triggers.size() == 0".into());
+        }
+        out
     }
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: PgOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
+    fn validate(options: &PostgresOptions) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
         let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
-        if literal(&opts.dsn)
-            && let Err(e) = Dsn::parse(&opts.dsn)
-        {
-            bad("dsn", e);
+        match Dsn::parse(&options.dsn) {
+            Err(e) => bad("dsn", e),
+            Ok(d) if d.user.is_none() => bad("dsn", dsn::NO_USER.into()),
+            Ok(_) => {}
         }
-        if let Some(m) = &opts.sslmode
-            && literal(m)
-            && let Err(e) = SslMode::parse(m)
-        {
-            bad("sslmode", e);
-        }
-        if let Some(q) = &opts.query
+        if let Some(q) = &options.query
             && let Some(p) = query_problem(q)
         {
             bad("query", p);
         }
-        if let Some(m) = &opts.migrations {
+        if let Some(m) = &options.migrations {
             if let Some(g) = &m.glob
-                && literal(g)
                 && let Err(e) = globset::Glob::new(g)
             {
                 bad("migrations", format!("bad glob \"{g}\": {e}"));
@@ -156,7 +284,7 @@ impl Probe for PostgresProbe {
                 bad("migrations", "`table` is empty".into());
             }
         }
-        if let Some(r) = &opts.require {
+        if let Some(r) = &options.require {
             if r.kinds().is_empty() {
                 bad(
                     "require",
@@ -171,71 +299,47 @@ impl Probe for PostgresProbe {
         problems
     }
 
-    fn default_expect(&self, options: &Options) -> Vec<String> {
-        let mut out = vec!["connected".to_string()];
-        let Ok(opts) = parse_options::<PgOptions>(options) else {
-            return out;
-        };
-        if opts.migrations.is_some() {
-            out.push("pending.size() == 0 && failed.size() == 0".into());
-        }
-        if let Some(r) = &opts.require {
-            for kind in r.kinds() {
-                out.push(format!("missing.{kind}.size() == 0"));
-            }
-            if !r.triggers.is_empty() {
-                out.push("disabled_triggers.size() == 0".into());
-            }
-        }
-        out
+    /// Passwords of the DSN in every form (a libpq `password=` is not caught by the
+    /// generic URL rules).
+    fn secrets(options: &PostgresOptions) -> Vec<String> {
+        dsn::secrets_of(&options.dsn)
     }
 
-    fn secrets(&self, options: &Options) -> Vec<String> {
-        match options.get("dsn") {
-            Some(Value::String(dsn)) => dsn::secrets_of(dsn),
-            _ => Vec::new(),
-        }
-    }
-
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        self.prepare_timed(options, DEFAULT_TIMEOUT)
-    }
-
-    fn prepare_timed(
+    fn prepare(
         &self,
-        options: &Options,
-        timeout: Duration,
-    ) -> Result<Arc<dyn Observer>, String> {
-        let opts: PgOptions = parse_options(options).map_err(|p| p.message)?;
-        let secrets = dsn::secrets_of(&opts.dsn);
-        let scrub = |text: String| -> String {
-            secrets
-                .iter()
-                .filter(|s| !s.is_empty())
-                .fold(text, |t, s| t.replace(s.as_str(), "****"))
-        };
-        let dsn = Dsn::parse(&opts.dsn).map_err(|e| scrub(format!("bad dsn: {e}")))?;
-        let mode = match &opts.sslmode {
-            Some(m) => SslMode::parse(m)?,
+        options: PostgresOptions,
+        context: &Context,
+    ) -> Result<Arc<dyn Observer>, Failure> {
+        let secrets = dsn::secrets_of(&options.dsn);
+        let scrub = scrubber(&secrets);
+        let dsn = Dsn::parse(&options.dsn).map_err(|e| Error::Dsn(e).scrubbed(&scrub))?;
+        let mode = match options.sslmode {
+            Some(m) => m.into(),
             None => dsn.sslmode.unwrap_or(SslMode::Prefer),
         };
-        if let Some(q) = &opts.query
-            && let Some(p) = query_problem(q)
-        {
-            return Err(p);
-        }
-        let config = connect::pg_config(&dsn, mode, timeout).map_err(scrub)?;
+        let timeout = context.timeout;
+        let config = connect::pg_config(&dsn, mode, timeout).map_err(|e| e.scrubbed(&scrub))?;
         Ok(Arc::new(PgObserver {
             host: dsn.first_host(),
             config,
             mode,
             sslrootcert: dsn.sslrootcert.clone(),
             timeout,
-            secrets,
-            query: opts.query,
-            migrations: opts.migrations,
-            require: opts.require,
+            secrets: secrets.clone(),
+            query: options.query,
+            migrations: options.migrations,
+            require: options.require,
         }))
+    }
+}
+
+/// Replaces every secret in a text with `****`.
+fn scrubber(secrets: &[String]) -> impl Fn(String) -> String + '_ {
+    move |text: String| {
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(text, |t, s| t.replace(s.as_str(), "****"))
     }
 }
 
@@ -260,29 +364,17 @@ fn budget(deadline: Instant) -> Duration {
 }
 
 impl PgObserver {
-    fn scrub(&self, text: String) -> String {
-        self.secrets
-            .iter()
-            .filter(|s| !s.is_empty())
-            .fold(text, |t, s| t.replace(s.as_str(), "****"))
-    }
-
-    async fn run(&self) -> Result<Facts, Failure> {
+    async fn run(&self) -> Result<Facts, Error> {
         let t0 = Instant::now();
         let deadline = t0 + self.timeout;
         let mut session = connect::open(
             &self.config,
+            &self.host,
             self.mode,
             self.sslrootcert.as_deref(),
             budget(deadline),
         )
-        .await
-        .map_err(|e| match e {
-            ConnectError::Target(m) => {
-                Failure::Target(self.scrub(format!("failed to connect to {}: {m}", self.host)))
-            }
-            ConnectError::Setup(m) => Failure::Probe(self.scrub(m)),
-        })?;
+        .await?;
         let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let mut facts = Facts::new();
         facts.insert("connected".into(), json!(true));
@@ -290,9 +382,6 @@ impl PgObserver {
             "latency_ms".into(),
             json!((latency_ms * 10.0).round() / 10.0),
         );
-        let target = |what: &str, e: &tokio_postgres::Error| {
-            Failure::Target(self.scrub(format!("failed to {what}: {}", server_message(e))))
-        };
         let client = &mut session.client;
 
         let tx = client
@@ -300,7 +389,7 @@ impl PgObserver {
             .read_only(true)
             .start()
             .await
-            .map_err(|e| target("begin a read-only transaction", &e))?;
+            .map_err(|e| Error::server("begin a read-only transaction", &e))?;
         let row = tx
             .query_one(
                 "SELECT current_setting('server_version'), coalesce((SELECT ssl FROM \
@@ -308,23 +397,18 @@ impl PgObserver {
                 &[],
             )
             .await
-            .map_err(|e| target("read the server version", &e))?;
+            .map_err(|e| Error::server("read the server version", &e))?;
         facts.insert("server_version".into(), json!(row.get::<_, String>(0)));
         facts.insert("ssl".into(), json!(row.get::<_, bool>(1)));
         if let Some(m) = &self.migrations {
-            let found = migrations::observe(&tx, m).await.map_err(|e| match e {
-                migrations::ObserveError::Target(m) => Failure::Target(self.scrub(m)),
-                migrations::ObserveError::Files(m) => Failure::Probe(self.scrub(m)),
-            })?;
-            facts.extend(found);
+            facts.extend(migrations::observe(&tx, m).await?);
         }
         if let Some(r) = &self.require {
-            let found = require::observe(&tx, r)
-                .await
-                .map_err(|m| Failure::Target(self.scrub(m)))?;
-            facts.extend(found);
+            facts.extend(require::observe(&tx, r).await?);
         }
-        tx.rollback().await.map_err(|e| target("roll back", &e))?;
+        tx.rollback()
+            .await
+            .map_err(|e| Error::server("roll back", &e))?;
 
         if let Some(sql) = &self.query {
             let tx = client
@@ -332,25 +416,23 @@ impl PgObserver {
                 .read_only(true)
                 .start()
                 .await
-                .map_err(|e| target("begin a read-only transaction", &e))?;
+                .map_err(|e| Error::server("begin a read-only transaction", &e))?;
             // Taking a snapshot first makes `SET TRANSACTION READ WRITE` impossible.
             let ms = budget(deadline).as_millis().max(1);
             tx.batch_execute(&format!("SELECT 1; SET LOCAL statement_timeout = {ms}"))
                 .await
-                .map_err(|e| target("prepare the query", &e))?;
+                .map_err(|e| Error::server("prepare the query", &e))?;
             let mut stream = Box::pin(
                 tx.query_raw(sql.as_str(), std::iter::empty::<&dyn ToSql>())
                     .await
-                    .map_err(|e| target("run the query", &e))?,
+                    .map_err(|e| Error::server("run the query", &e))?,
             );
             let mut rows = Vec::new();
             while rows.len() < MAX_ROWS {
                 match stream.try_next().await {
-                    Ok(Some(row)) => rows.push(Value::Object(
-                        value::row_to_json(&row).map_err(|m| Failure::Probe(self.scrub(m)))?,
-                    )),
+                    Ok(Some(row)) => rows.push(Value::Object(value::row_to_json(&row)?)),
                     Ok(None) => break,
-                    Err(e) => return Err(target("run the query", &e)),
+                    Err(e) => return Err(Error::server("run the query", &e)),
                 }
             }
             // Rows past MAX_ROWS are discarded with the stream, before the rollback.
@@ -376,6 +458,161 @@ impl Observer for PgObserver {
     }
 
     fn observe(&self) -> BoxFuture<'_, Result<Facts, Failure>> {
-        Box::pin(self.run())
+        Box::pin(async move {
+            let scrub = scrubber(&self.secrets);
+            self.run().await.map_err(|e| e.scrubbed(&scrub).into())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use preflight_core::AnyProbe;
+
+    fn opts(v: Value) -> Options {
+        serde_json::from_value(v).expect("object")
+    }
+
+    fn keys(problems: &[OptionProblem]) -> Vec<String> {
+        problems.iter().filter_map(|p| p.key.clone()).collect()
+    }
+
+    const DSN: &str = "postgres://app@127.0.0.1/db";
+
+    #[test]
+    fn check_reports_bad_literal_options() {
+        let p = PostgresProbe::new();
+        let problems = p.check(&opts(json!({
+            "dsn": "mysql://x",
+            "query": " ; ",
+            "migrations": {"glob": "[", "table": " "},
+            "require": {"tables": [""]},
+        })));
+        assert_eq!(
+            keys(&problems),
+            ["dsn", "query", "migrations", "migrations", "require"],
+            "{problems:?}"
+        );
+        // A DSN without a user is caught when the checklist loads, not at run time.
+        let problems = p.check(&opts(json!({"dsn": "postgres://127.0.0.1/db"})));
+        assert_eq!(keys(&problems), ["dsn"]);
+        assert!(
+            problems[0].message.contains("names no user"),
+            "{problems:?}"
+        );
+        let problems = p.check(&opts(json!({"dsn": DSN, "require": {}})));
+        assert!(problems[0].message.contains("name at least one of"));
+    }
+
+    #[test]
+    fn options_are_typed_and_nested_tables_closed() {
+        let p = PostgresProbe::new();
+        for mode in [
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ] {
+            assert!(
+                p.check(&opts(json!({"dsn": DSN, "sslmode": mode})))
+                    .is_empty(),
+                "{mode}"
+            );
+        }
+        let problems = p.check(&opts(json!({"dsn": DSN, "sslmode": "verify_full"})));
+        assert_eq!(keys(&problems), ["sslmode"]);
+        let problems = p.check(&opts(
+            json!({"dsn": DSN, "migrations": {"dir": "m", "tabel": "x"}}),
+        ));
+        assert_eq!(keys(&problems), ["migrations"], "{problems:?}");
+        assert!(problems[0].message.contains("tabel"), "{problems:?}");
+        let problems = p.check(&opts(json!({"dsn": DSN, "require": {"views": ["v"]}})));
+        assert_eq!(keys(&problems), ["require"], "{problems:?}");
+        let problems = p.check(&opts(json!({"dsn": DSN, "require": {"tables": "t"}})));
+        assert_eq!(keys(&problems), ["require"], "{problems:?}");
+        let problems = p.check(&opts(json!({"dsn": DSN, "querry": "SELECT 1"})));
+        assert_eq!(keys(&problems), ["querry"], "{problems:?}");
+        assert_eq!(SslMode::from(SslModeOption::Allow), SslMode::Prefer);
+    }
+
+    #[test]
+    fn every_option_is_documented() {
+        let schema = PostgresProbe::new().options_schema();
+        let props = schema["properties"].as_object().expect("properties");
+        assert_eq!(
+            props.keys().collect::<Vec<_>>(),
+            ["dsn", "sslmode", "query", "migrations", "require"]
+        );
+        let mut checked = 0;
+        for (name, s) in props {
+            assert!(s["description"].is_string(), "{name} has no doc: {s}");
+            checked += 1;
+        }
+        for def in ["MigrationsOptions", "RequireOptions"] {
+            let d = &schema["$defs"][def];
+            assert_eq!(d["additionalProperties"], false, "{def}");
+            for (name, s) in d["properties"].as_object().expect(def) {
+                assert!(s["description"].is_string(), "{def}.{name} has no doc");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 5 + 3 + 5);
+        assert_eq!(schema["$defs"]["SslModeOption"]["title"], "sslmode");
+    }
+
+    #[test]
+    fn default_expectations_follow_the_options_as_written() {
+        let de = |v: Value| <PostgresProbe as Probe>::default_expect(&opts(v));
+        assert_eq!(de(json!({"dsn": "${db}"})), ["connected"]);
+        assert_eq!(
+            de(json!({"dsn": "${db}", "migrations": {"dir": "${dir}"}})),
+            ["connected", "pending.size() == 0 && failed.size() == 0"]
+        );
+        assert_eq!(
+            de(json!({"dsn": "${db}", "sslmode": "${mode}", "require": {
+                "tables": ["a"], "triggers": ["t"], "roles": [], "extensions": "${ext}"
+            }})),
+            [
+                "connected",
+                "missing.tables.size() == 0",
+                "missing.triggers.size() == 0",
+                "missing.extensions.size() == 0",
+                "disabled_triggers.size() == 0"
+            ]
+        );
+    }
+
+    #[test]
+    fn example_loads() {
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(PostgresProbe::new())]);
+        let list =
+            preflight_core::checklist::parse("example.toml", PostgresProbe::EXAMPLE, &[], &catalog)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(list.items.len(), 1);
+    }
+
+    #[test]
+    fn prepare_uses_the_item_timeout_and_keeps_passwords_out() {
+        let p = PostgresProbe::new();
+        let o = AnyProbe::prepare(
+            &p,
+            &opts(json!({"dsn": "postgres://u:pw@db.internal:6432/x"})),
+            &Context::new(Duration::from_secs(3)),
+        )
+        .expect("prepare");
+        assert_eq!(o.host().as_deref(), Some("db.internal:6432"));
+        assert_eq!(
+            p.secrets(&opts(json!({"dsn": "host=h user=u password=hunter22"}))),
+            ["hunter22"]
+        );
+        let e = Error::Dsn("bad hunter22".into()).scrubbed(&scrubber(&["hunter22".into()]));
+        assert_eq!(e.to_string(), "bad dsn: bad ****");
+        assert_eq!(
+            preflight_core::ProbeError::blame(&e),
+            preflight_core::Blame::Checker
+        );
     }
 }

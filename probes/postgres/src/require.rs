@@ -5,27 +5,33 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 use tokio_postgres::Transaction;
 
+use crate::error::Error;
+
 /// The `require` option: names that must exist.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequireOptions {
-    /// Tables (also views, partitioned and foreign tables); `schema.name` or a name
-    /// visible on the search path.
+    /// Tables (also views, materialized, partitioned and foreign tables): `schema.name`
+    /// or a name visible on the search path.
     #[serde(default)]
     pub tables: Vec<String>,
-    /// Triggers (user-defined), by name; `table.trigger` narrows to one table.
+    /// Triggers that must exist and be enabled: a trigger name (any table) or
+    /// `table.trigger`.
     #[serde(default)]
     pub triggers: Vec<String>,
-    /// Indexes, by name (`schema.name` or visible on the search path).
+    /// Indexes: `schema.name` or a name visible on the search path.
     #[serde(default)]
     pub indexes: Vec<String>,
-    /// Roles.
+    /// Roles, by name.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Extensions.
+    /// Installed extensions, by name.
     #[serde(default)]
     pub extensions: Vec<String>,
 }
+
+/// The kinds of objects `require` names, in fact order.
+pub const KINDS: [&str; 5] = ["tables", "triggers", "indexes", "roles", "extensions"];
 
 impl RequireOptions {
     /// The kinds that name at least one object, in fact order.
@@ -44,6 +50,9 @@ impl RequireOptions {
     }
 }
 
+/// What the probe was doing when a catalog read fails.
+const CATALOG: &str = "read the catalog";
+
 fn bare(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
@@ -53,7 +62,7 @@ async fn relations(
     tx: &Transaction<'_>,
     names: &[String],
     kinds: &str,
-) -> Result<Vec<(String, String, bool)>, String> {
+) -> Result<Vec<(String, String, bool)>, Error> {
     let bare_names: Vec<&str> = names.iter().map(|n| bare(n)).collect();
     let rows = tx
         .query(
@@ -65,7 +74,7 @@ async fn relations(
             &[&bare_names],
         )
         .await
-        .map_err(|e| format!("failed to read the catalog: {}", crate::connect::server_message(&e)))?;
+        .map_err(|e| Error::server(CATALOG, &e))?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
@@ -91,13 +100,11 @@ async fn names_present(
     tx: &Transaction<'_>,
     sql: &str,
     names: &[String],
-) -> Result<HashSet<String>, String> {
-    let rows = tx.query(sql, &[&names]).await.map_err(|e| {
-        format!(
-            "failed to read the catalog: {}",
-            crate::connect::server_message(&e)
-        )
-    })?;
+) -> Result<HashSet<String>, Error> {
+    let rows = tx
+        .query(sql, &[&names])
+        .await
+        .map_err(|e| Error::server(CATALOG, &e))?;
     Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
 }
 
@@ -106,7 +113,7 @@ async fn names_present(
 pub async fn observe(
     tx: &Transaction<'_>,
     req: &RequireOptions,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, Error> {
     let tables = if req.tables.is_empty() {
         Vec::new()
     } else {
@@ -160,12 +167,7 @@ pub async fn observe(
                 &[&bare_names],
             )
             .await
-            .map_err(|e| {
-                format!(
-                    "failed to read the catalog: {}",
-                    crate::connect::server_message(&e)
-                )
-            })?;
+            .map_err(|e| Error::server(CATALOG, &e))?;
         let mut states: HashMap<&str, Vec<String>> = HashMap::new();
         for name in &req.triggers {
             let (table, trig) = match name.rsplit_once('.') {

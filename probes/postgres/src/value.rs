@@ -217,12 +217,13 @@ fn array(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
 }
 
 /// A row as a JSON object, column name → value (a later duplicate name wins).
-pub fn row_to_json(row: &Row) -> Result<Map<String, Value>, String> {
+pub fn row_to_json(row: &Row) -> Result<Map<String, Value>, crate::error::Error> {
     let mut out = Map::new();
     for (i, col) in row.columns().iter().enumerate() {
-        let v: AnyValue = row
-            .try_get(i)
-            .map_err(|e| format!("failed to read column `{}`: {e}", col.name()))?;
+        let v: AnyValue = row.try_get(i).map_err(|e| crate::error::Error::Column {
+            column: col.name().to_string(),
+            reason: e.to_string(),
+        })?;
         out.insert(col.name().to_string(), v.0);
     }
     Ok(out)

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use preflight_core::{Probe, Status};
+use preflight_core::{AnyProbe, Status};
 use preflight_probe_postgres::PostgresProbe;
 use preflight_testbed::postgres::Cluster;
 use serde_json::json;
@@ -171,6 +171,7 @@ fn statement_timeout_cancels_on_the_server() {
     let run = probe(json!({"dsn": dsn, "query": "SELECT pg_sleep(60)"}), timeout);
     assert_eq!(run.status, Status::Fail, "{run:?}");
     assert!(run.reason.contains("statement timeout"), "{}", run.reason);
+    assert!(run.timed_out, "the server's cancel is a timeout: {run:?}");
     assert!(run.elapsed < timeout, "{:?}", run.elapsed);
     // The server cancelled it: no backend is still sleeping.
     std::thread::sleep(Duration::from_millis(300));

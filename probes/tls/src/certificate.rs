@@ -23,10 +23,9 @@ pub struct CertSummary {
 }
 
 impl CertSummary {
-    /// Parses a DER certificate; the error is a lower-case fragment.
+    /// Parses a DER certificate; the error is the parser's reason.
     pub fn parse(der: &[u8]) -> Result<CertSummary, String> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| format!("certificate does not parse: {e}"))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
         let mut sans = Vec::new();
         // A malformed or duplicated SAN extension reads as "no SANs"; the chain and
         // hostname checks (webpki) reject such a certificate on their own.

@@ -13,6 +13,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, ProtocolVersion, SignatureScheme, SupportedProtocolVersion};
 use tokio::net::TcpStream;
 
+use crate::error::{Error, HandshakeCause};
+
 /// ALPN protocols offered, so `alpn` shows what an HTTPS client would get.
 const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
@@ -45,16 +47,19 @@ impl Target {
         }
     }
 
-    /// Opens a TCP connection; the error is a reason for a failing item.
-    pub async fn connect(&self) -> Result<TcpStream, String> {
+    /// Opens a TCP connection.
+    pub async fn connect(&self) -> Result<TcpStream, Error> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         let tcp = TcpStream::connect((host, self.port))
             .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    format!("connection refused by {}", self.label())
-                }
-                _ => format!("failed to connect to {}: {e}", self.label()),
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::ConnectionRefused => Error::Refused {
+                    target: self.label(),
+                },
+                _ => Error::Connect {
+                    target: self.label(),
+                    source,
+                },
             })?;
         let _ = tcp.set_nodelay(true);
         Ok(tcp)
@@ -76,15 +81,6 @@ pub struct Session {
     pub ocsp_stapled: bool,
 }
 
-/// Why a handshake did not complete.
-#[derive(Debug)]
-pub enum HandshakeError {
-    /// The TCP connection could not be opened (reason text).
-    Connect(String),
-    /// The TLS handshake failed: alert, close, reset or bytes that are not TLS.
-    Tls(String),
-}
-
 /// `"TLSv1.3"`, `"TLSv1.2"`, … as reported in facts.
 pub fn protocol_name(v: ProtocolVersion) -> String {
     match v {
@@ -96,27 +92,31 @@ pub fn protocol_name(v: ProtocolVersion) -> String {
     }
 }
 
-/// Connects and completes one handshake offering only `versions`.
+/// Connects and completes one handshake offering only `versions`. A TLS failure is
+/// [`Error::Handshake`]; a TCP one [`Error::Refused`] or [`Error::Connect`].
 pub async fn handshake(
     target: &Target,
     versions: &[&'static SupportedProtocolVersion],
-) -> Result<Session, HandshakeError> {
+) -> Result<Session, Error> {
     let recorder = Arc::new(Recorder::default());
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(versions)
-        .map_err(|e| HandshakeError::Tls(e.to_string()))?
+        .map_err(Error::Config)?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     // Every handshake is a full one: a resumed session shows no certificate.
     config.resumption = rustls::client::Resumption::disabled();
-    let tcp = target.connect().await.map_err(HandshakeError::Connect)?;
+    let tcp = target.connect().await?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tls = connector
         .connect(target.server_name.clone(), tcp)
         .await
-        .map_err(|e| HandshakeError::Tls(describe_io(&e, &target.label())))?;
+        .map_err(|e| Error::Handshake {
+            target: target.label(),
+            cause: cause_of(e),
+        })?;
     let (_, conn) = tls.get_ref();
     Ok(Session {
         protocol: conn.protocol_version(),
@@ -137,20 +137,16 @@ pub async fn handshake(
     })
 }
 
-/// A reason for a failed handshake, naming the target.
-fn describe_io(e: &std::io::Error, target: &str) -> String {
+/// Why a handshake failed, from the error tokio-rustls returns.
+fn cause_of(e: std::io::Error) -> HandshakeCause {
     use std::io::ErrorKind;
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        return format!("TLS handshake with {target} failed: {tls}");
+        return HandshakeCause::Tls(tls.clone());
     }
     match e.kind() {
-        ErrorKind::UnexpectedEof => {
-            format!("TLS handshake with {target} failed: connection closed by the server")
-        }
-        ErrorKind::ConnectionReset => {
-            format!("TLS handshake with {target} failed: connection reset by the server")
-        }
-        _ => format!("TLS handshake with {target} failed: {e}"),
+        ErrorKind::UnexpectedEof => HandshakeCause::Closed,
+        ErrorKind::ConnectionReset => HandshakeCause::Reset,
+        _ => HandshakeCause::Io(e),
     }
 }
 

@@ -19,6 +19,7 @@
 //! ```
 
 mod certificate;
+mod error;
 mod handshake;
 mod legacy_hello;
 mod trust;
@@ -27,74 +28,47 @@ mod versions;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use preflight_core::probe::{BoxFuture, OptionProblem, parse_options};
-use preflight_core::{Facts, Failure, Observer, Options, Probe, ProbeDescriptor};
+use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
 use rustls::pki_types::ServerName;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::certificate::{CertSummary, rfc3339};
-use crate::handshake::{HandshakeError, Target, handshake, protocol_name};
+use crate::handshake::{Target, handshake, protocol_name};
 use crate::trust::Roots;
+
+pub use crate::error::{Error, HandshakeCause};
 
 /// Port used when an item gives none.
 pub const DEFAULT_PORT: u16 = 443;
 
-static DESCRIPTOR: ProbeDescriptor = ProbeDescriptor {
-    name: "tls",
-    options: &["host", "port", "sni", "ca", "versions"],
-    facts: &[
-        "protocol",
-        "cipher",
-        "alpn",
-        "days_left",
-        "not_before",
-        "not_after",
-        "issuer",
-        "subject",
-        "sans",
-        "chain_valid",
-        "chain_error",
-        "hostname_matches",
-        "chain",
-        "accepts",
-        "ocsp_stapled",
-    ],
-    secret_options: &[],
-};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TlsOptions {
-    host: String,
-    /// A number, or a string of digits (a `${var}` from `--var` is a string).
-    #[serde(default)]
-    port: Option<Value>,
-    #[serde(default)]
-    sni: Option<String>,
-    #[serde(default)]
-    ca: Option<String>,
-    #[serde(default)]
-    versions: bool,
+fn default_port() -> u16 {
+    DEFAULT_PORT
 }
 
-fn parse_port(v: Option<&Value>) -> Result<u16, String> {
-    let bad = |v: &Value| format!("port must be a number from 1 to 65535, not {v}");
-    match v {
-        None => Ok(DEFAULT_PORT),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|n| u16::try_from(n).ok())
-            .filter(|p| *p != 0)
-            .ok_or_else(|| bad(&Value::Number(n.clone()))),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| bad(&Value::String(s.clone()))),
-        Some(other) => Err(bad(other)),
-    }
+/// Options of a `tls` item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOptions {
+    /// Name or IP address to connect to: no scheme, no port (`[::1]` or `::1` for IPv6).
+    pub host: String,
+    /// TCP port.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Name sent as SNI and checked against the certificate (default: `host`); an IP
+    /// address sends no SNI and is matched against IP SANs.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// PEM file whose certificates are the only trusted roots (default: the Mozilla
+    /// roots); relative to the working directory.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// Also offer each protocol version alone and report `accepts`.
+    #[serde(default)]
+    pub versions: bool,
 }
 
 /// `host` without IPv6 brackets; an error explains a URL or `host:port` given by mistake.
@@ -138,7 +112,7 @@ impl TlsProbe {
         TlsProbe::default()
     }
 
-    fn roots(&self, ca: Option<&str>) -> Result<Roots, String> {
+    fn roots(&self, ca: Option<&str>) -> Result<Roots, Error> {
         let Some(path) = ca else {
             return Ok(Roots::Web);
         };
@@ -153,58 +127,158 @@ impl TlsProbe {
 }
 
 impl Probe for TlsProbe {
-    fn descriptor(&self) -> &'static ProbeDescriptor {
-        &DESCRIPTOR
+    type Options = TlsOptions;
+    const NAME: &'static str = "tls";
+    const SUMMARY: &'static str = "One TLS handshake: protocol, cipher, ALPN, the certificate chain, its validity and expiry, the hostname match, OCSP stapling and, optionally, which protocol versions are accepted.";
+    const FACTS: &'static [Fact] = &[
+        Fact::new(
+            "protocol",
+            FactType::String,
+            "negotiated version, \"TLSv1.3\" or \"TLSv1.2\"",
+        ),
+        Fact::new(
+            "cipher",
+            FactType::String,
+            "negotiated cipher suite, IANA name (\"TLS13_AES_256_GCM_SHA384\")",
+        ),
+        Fact::new(
+            "alpn",
+            FactType::String,
+            "negotiated ALPN protocol (\"h2\"), null if none",
+        )
+        .nullable(),
+        Fact::new(
+            "days_left",
+            FactType::Integer,
+            "leaf: whole days from now to not_after, rounded down; negative once expired",
+        ),
+        Fact::new(
+            "not_before",
+            FactType::String,
+            "leaf validity start, RFC 3339 UTC",
+        ),
+        Fact::new(
+            "not_after",
+            FactType::String,
+            "leaf validity end, RFC 3339 UTC",
+        ),
+        Fact::new(
+            "issuer",
+            FactType::String,
+            "leaf issuer distinguished name (\"CN=…, O=…\")",
+        ),
+        Fact::new(
+            "subject",
+            FactType::String,
+            "leaf subject distinguished name (\"CN=localhost\")",
+        ),
+        Fact::new(
+            "sans",
+            FactType::List,
+            "leaf subject alternative names: DNS names as written, IP addresses as text",
+        ),
+        Fact::new(
+            "chain_valid",
+            FactType::Bool,
+            "the chain leads to a trusted root (Mozilla roots, or only `ca`) and every certificate is valid now; the name is not part of this",
+        ),
+        Fact::new(
+            "chain_error",
+            FactType::String,
+            "why chain_valid is false (\"certificate expired\", \"unknown issuer (no path to a trusted root)\", …), null when valid",
+        )
+        .nullable(),
+        Fact::new(
+            "hostname_matches",
+            FactType::Bool,
+            "the leaf is valid for the SNI name (DNS SANs with wildcards, IP SANs; not the CN)",
+        ),
+        Fact::new(
+            "chain",
+            FactType::List,
+            "every certificate the server sent, leaf first: [{subject, issuer, days_left}]",
+        ),
+        Fact::new(
+            "accepts",
+            FactType::Object,
+            "{tls1_0, tls1_1, tls1_2, tls1_3}: whether the server accepts each version offered alone",
+        )
+        .when("with `versions = true`"),
+        Fact::new(
+            "ocsp_stapled",
+            FactType::Bool,
+            "the server stapled an OCSP response in this handshake",
+        ),
+    ];
+    const EXAMPLE: &'static str = r#"[[item]]
+id = "tls.api"
+title = "API certificate valid, 21+ days left, TLS 1.2+ only"
+probe = "tls"
+host = "api.example"
+port = 8443
+versions = true
+expect = [
+  "chain_valid && hostname_matches",
+  "days_left >= 21",
+  "!accepts.tls1_0 && !accepts.tls1_1",
+]
+"#;
+
+    fn default_expect(_: &Options) -> Vec<String> {
+        vec!["chain_valid && hostname_matches && days_left >= 14".into()]
     }
 
-    fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        let opts: TlsOptions = match parse_options(options) {
-            Ok(o) => o,
-            Err(p) => return vec![p],
-        };
+    fn validate(options: &TlsOptions) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
-        let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
-        if !opts.host.contains("${")
-            && let Err(e) = parse_host(&opts.host)
-        {
-            bad("host", e);
+        match parse_host(&options.host) {
+            Err(e) => problems.push(OptionProblem::at("host", e)),
+            // Without `sni` the host is the name sent and checked.
+            Ok(host) if options.sni.is_none() => {
+                if let Err(e) = parse_server_name(&host) {
+                    problems.push(OptionProblem::at("host", e));
+                }
+            }
+            Ok(_) => {}
         }
-        let templated = matches!(&opts.port, Some(Value::String(s)) if s.contains("${"));
-        if !templated && let Err(e) = parse_port(opts.port.as_ref()) {
-            bad("port", e);
+        if options.port == 0 {
+            problems.push(OptionProblem::at(
+                "port",
+                "port 0 is out of range (1 to 65535)",
+            ));
         }
-        if let Some(sni) = &opts.sni
-            && !sni.contains("${")
+        if let Some(sni) = &options.sni
             && let Err(e) = parse_server_name(sni)
         {
-            bad("sni", e);
+            problems.push(OptionProblem::at("sni", e));
         }
-        if let Some(ca) = &opts.ca
+        if let Some(ca) = &options.ca
             && ca.trim().is_empty()
         {
-            bad("ca", "ca is empty (give a PEM file path)".into());
+            problems.push(OptionProblem::at(
+                "ca",
+                "ca is empty (give a PEM file path)",
+            ));
         }
         problems
     }
 
-    fn default_expect(&self, _: &Options) -> Vec<String> {
-        vec!["chain_valid && hostname_matches && days_left >= 14".into()]
-    }
-
-    fn prepare(&self, options: &Options) -> Result<Arc<dyn Observer>, String> {
-        let opts: TlsOptions = parse_options(options).map_err(|p| p.message)?;
-        let host = parse_host(&opts.host)?;
-        let port = parse_port(opts.port.as_ref())?;
-        let server_name = parse_server_name(opts.sni.as_deref().unwrap_or(&host))?;
-        let roots = self.roots(opts.ca.as_deref())?;
+    fn prepare(&self, options: TlsOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+        // `validate` has accepted these; the errors cannot happen but stay item errors.
+        let invalid = |key: &str, e: String| Failure::options(OptionProblem::at(key, e));
+        let host = parse_host(&options.host).map_err(|e| invalid("host", e))?;
+        let server_name = match &options.sni {
+            Some(sni) => parse_server_name(sni).map_err(|e| invalid("sni", e))?,
+            None => parse_server_name(&host).map_err(|e| invalid("host", e))?,
+        };
+        let roots = self.roots(options.ca.as_deref())?;
         Ok(Arc::new(TlsObserver {
             target: Target {
                 host,
-                port,
+                port: options.port,
                 server_name,
             },
             roots,
-            versions: opts.versions,
+            versions: options.versions,
         }))
     }
 }
@@ -229,11 +303,9 @@ impl Observer for TlsObserver {
             } else {
                 (main.await, None)
             };
-            let session = session.map_err(|e| match e {
-                HandshakeError::Connect(r) | HandshakeError::Tls(r) => Failure::Target(r),
-            })?;
-            let accepts = accepts.transpose().map_err(Failure::Target)?;
-            facts_of(&session, &self.target, &self.roots, accepts)
+            let session = session?;
+            let accepts = accepts.transpose()?;
+            Ok(facts_of(&session, &self.target, &self.roots, accepts)?)
         })
     }
 }
@@ -249,19 +321,20 @@ fn facts_of(
     target: &Target,
     roots: &Roots,
     accepts: Option<versions::Accepts>,
-) -> Result<Facts, Failure> {
+) -> Result<Facts, Error> {
     let Some(leaf_der) = session.chain.first() else {
-        return Err(Failure::Target(format!(
-            "{} presented no certificate",
-            target.label()
-        )));
+        return Err(Error::NoCertificate {
+            target: target.label(),
+        });
     };
     let now = unix_now();
     let mut chain = Vec::with_capacity(session.chain.len());
     for der in &session.chain {
         chain.push(
-            CertSummary::parse(der)
-                .map_err(|e| Failure::Target(format!("{} sent a {e}", target.label())))?,
+            CertSummary::parse(der).map_err(|reason| Error::BadCertificate {
+                target: target.label(),
+                reason,
+            })?,
         );
     }
     let leaf = &chain[0];
@@ -299,19 +372,25 @@ fn facts_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use preflight_core::AnyProbe;
+    use preflight_core::probe::conformance;
+    use std::time::Duration;
 
     fn opts(v: Value) -> Options {
         serde_json::from_value(v).expect("object")
+    }
+
+    fn keys(problems: &[OptionProblem]) -> Vec<String> {
+        problems.iter().filter_map(|p| p.key.clone()).collect()
     }
 
     #[test]
     fn check_reports_bad_literal_options() {
         let p = TlsProbe::new();
         let problems = p.check(&opts(
-            json!({"host": "https://x.test/", "port": 70000, "sni": "bad name!"}),
+            json!({"host": "https://x.test/", "port": 443, "sni": "bad name!"}),
         ));
-        let keys: Vec<_> = problems.iter().filter_map(|p| p.key.clone()).collect();
-        assert_eq!(keys, vec!["host", "port", "sni"]);
+        assert_eq!(keys(&problems), vec!["host", "sni"]);
         assert!(
             problems[0].message.contains("port = 443"),
             "{}",
@@ -322,38 +401,92 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("port separately"));
 
-        let problems = p.check(&opts(json!({"host": "x.test", "versions": "yes"})));
-        assert_eq!(problems[0].key.as_deref(), Some("versions"));
+        // Without `sni`, the host itself must be a valid SNI name.
+        let problems = p.check(&opts(json!({"host": "bad name"})));
+        assert_eq!(keys(&problems), vec!["host"]);
+        assert!(problems[0].message.contains("for SNI"), "{problems:?}");
+
+        let problems = p.check(&opts(json!({"host": "x.test", "ca": " "})));
+        assert_eq!(keys(&problems), vec!["ca"]);
 
         let problems = p.check(&opts(json!({"host": "x.test", "hots": 1})));
         assert_eq!(problems.len(), 1);
     }
 
     #[test]
-    fn check_accepts_templates_and_good_values() {
+    fn check_rejects_wrong_types_and_ranges() {
+        let p = TlsProbe::new();
+        // Typed options: a literal string is not a port, nor "yes" a bool. (A `${var}`
+        // port is interpolated and turned into a number by core before this runs.)
+        for bad in [json!(0), json!(70000), json!("443"), json!("https")] {
+            let problems = p.check(&opts(json!({"host": "x.test", "port": bad})));
+            assert_eq!(keys(&problems), vec!["port"], "{bad}: {problems:?}");
+        }
+        let problems = p.check(&opts(json!({"host": "x.test", "versions": "yes"})));
+        assert_eq!(keys(&problems), vec!["versions"]);
+    }
+
+    #[test]
+    fn check_accepts_good_values() {
         let p = TlsProbe::new();
         for o in [
-            json!({"host": "${host}", "port": "${port}", "sni": "${sni}", "ca": "${ca}"}),
             json!({"host": "api.example.com"}),
             json!({"host": "127.0.0.1", "port": 8443, "sni": "api.demo.test", "versions": true}),
-            json!({"host": "::1", "port": "443"}),
+            json!({"host": "::1", "port": 443}),
             json!({"host": "[::1]"}),
+            json!({"host": "127.0.0.1", "ca": "certs/ca.pem"}),
         ] {
             assert!(p.check(&opts(o.clone())).is_empty(), "{o}");
         }
     }
 
     #[test]
-    fn default_expectation_is_specs() {
-        let p = TlsProbe::new();
+    fn every_option_is_documented_and_port_defaults_to_443() {
+        let schema = TlsProbe::new().options_schema();
+        let props = schema["properties"].as_object().expect("properties");
         assert_eq!(
-            p.default_expect(&Options::new()),
+            props.keys().collect::<Vec<_>>(),
+            ["host", "port", "sni", "ca", "versions"]
+        );
+        for (name, s) in props {
+            assert!(s["description"].is_string(), "{name} has no doc: {s}");
+        }
+        assert_eq!(props["port"]["default"], 443);
+        assert_eq!(props["port"]["minimum"], 1);
+        assert_eq!(schema["required"], json!(["host"]));
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn example_loads() {
+        let catalog = preflight_core::Catalog::new(vec![Arc::new(TlsProbe::new())]);
+        let list =
+            preflight_core::checklist::parse("example.toml", TlsProbe::EXAMPLE, &[], &catalog)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(list.items.len(), 1);
+    }
+
+    #[test]
+    fn default_expectation_is_specs() {
+        assert_eq!(
+            <TlsProbe as Probe>::default_expect(&Options::new()),
             vec!["chain_valid && hostname_matches && days_left >= 14"]
         );
     }
 
+    fn context() -> Context {
+        Context::new(Duration::from_secs(5))
+    }
+
+    /// Prepares and observes; facts, whenever there are some, match [`TlsProbe::FACTS`].
     async fn observe(probe: &TlsProbe, o: Value) -> Result<Facts, Failure> {
-        probe.prepare(&opts(o)).expect("prepare").observe().await
+        let facts = AnyProbe::prepare(probe, &opts(o), &context())
+            .expect("prepare")
+            .observe()
+            .await?;
+        let problems = conformance(TlsProbe::FACTS, &facts);
+        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+        Ok(facts)
     }
 
     fn item(bed: &preflight_testbed::Testbed, addr: std::net::SocketAddr) -> Value {
@@ -478,20 +611,38 @@ mod tests {
     async fn hostile_targets_fail_with_a_reason() {
         let bed = preflight_testbed::Testbed::start().await.expect("testbed");
         let p = TlsProbe::new();
-        let e = observe(&p, item(&bed, bed.closed_addr())).await.err();
+        let e = observe(&p, item(&bed, bed.closed_addr()))
+            .await
+            .expect_err("refused");
+        assert!(e.is_target() && !e.is_timeout(), "{e:?}");
         assert!(
-            matches!(&e, Some(Failure::Target(r)) if r.starts_with("connection refused by 127.0.0.1:")),
+            e.reason().starts_with("connection refused by 127.0.0.1:"),
             "{e:?}"
         );
-        let e = observe(&p, item(&bed, bed.tls().garbage)).await.err();
+        assert!(matches!(
+            e.downcast_ref::<Error>(),
+            Some(Error::Refused { .. })
+        ));
+
+        let e = observe(&p, item(&bed, bed.tls().garbage))
+            .await
+            .expect_err("not TLS");
+        let r = e.reason();
+        assert!(e.is_target(), "{e:?}");
         assert!(
-            matches!(&e, Some(Failure::Target(r)) if r.contains("TLS handshake with 127.0.0.1:") && r.contains("failed")),
+            r.contains("TLS handshake with 127.0.0.1:") && r.contains("failed"),
             "{e:?}"
         );
+        assert!(matches!(
+            e.downcast_ref::<Error>(),
+            Some(Error::Handshake { .. })
+        ));
+
         let mut o = item(&bed, bed.tls().garbage);
         o["versions"] = json!(true);
-        let e = observe(&p, o).await.err();
-        assert!(matches!(&e, Some(Failure::Target(_))), "{e:?}");
+        let e = observe(&p, o).await.expect_err("not TLS, with versions");
+        assert!(e.is_target(), "{e:?}");
+
         let hang = tokio::time::timeout(
             std::time::Duration::from_millis(300),
             observe(&p, item(&bed, bed.hang_addr())),
@@ -503,16 +654,29 @@ mod tests {
     #[test]
     fn prepare_defaults_port_and_sni() {
         let p = TlsProbe::new();
-        let o = p.prepare(&opts(json!({"host": "[::1]"}))).expect("prepare");
+        let o =
+            AnyProbe::prepare(&p, &opts(json!({"host": "[::1]"})), &context()).expect("prepare");
         assert_eq!(o.host().as_deref(), Some("[::1]:443"));
-        let o = p
-            .prepare(&opts(json!({"host": "127.0.0.1", "port": "8443"})))
-            .expect("prepare");
+        let o = AnyProbe::prepare(
+            &p,
+            &opts(json!({"host": "127.0.0.1", "port": 8443})),
+            &context(),
+        )
+        .expect("prepare");
         assert_eq!(o.host().as_deref(), Some("127.0.0.1:8443"));
-        let e = p
-            .prepare(&opts(json!({"host": "x.test", "ca": "/nonexistent.pem"})))
+        let e = AnyProbe::prepare(
+            &p,
+            &opts(json!({"host": "x.test", "ca": "/nonexistent.pem"})),
+            &context(),
+        )
+        .err()
+        .expect("missing ca file is an error");
+        assert_eq!(e.blame(), preflight_core::Blame::Checker, "{e:?}");
+        assert!(e.reason().contains("failed to read ca file"), "{e:?}");
+        // Options that do not validate once interpolated are the checker's fault too.
+        let e = AnyProbe::prepare(&p, &opts(json!({"host": "x.test:1"})), &context())
             .err()
-            .expect("missing ca file is an error");
-        assert!(e.contains("failed to read ca file"), "{e}");
+            .expect("bad host");
+        assert_eq!(e.blame(), preflight_core::Blame::Checker, "{e:?}");
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
+use crate::error::Error;
+
 /// Where trust comes from: the Mozilla roots (webpki-roots) or only a `ca` PEM file.
 #[derive(Debug, Clone)]
 pub enum Roots {
@@ -18,17 +20,28 @@ pub enum Roots {
 
 impl Roots {
     /// Reads every certificate of a PEM file as a trust anchor.
-    pub fn from_pem_file(path: &str) -> Result<Roots, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("failed to read ca file {path}: {e}"))?;
+    pub fn from_pem_file(path: &str) -> Result<Roots, Error> {
+        let pem = std::fs::read(path).map_err(|source| Error::ReadCa {
+            path: path.to_string(),
+            source,
+        })?;
         let mut anchors = Vec::new();
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| format!("failed to parse ca file {path}: {e}"))?;
-            let anchor = webpki::anchor_from_trusted_cert(&cert)
-                .map_err(|e| format!("failed to use a certificate of {path}: {e:?}"))?;
+            let cert = cert.map_err(|source| Error::ParseCa {
+                path: path.to_string(),
+                source,
+            })?;
+            let anchor =
+                webpki::anchor_from_trusted_cert(&cert).map_err(|e| Error::CaCertificate {
+                    path: path.to_string(),
+                    reason: format!("{e:?}"),
+                })?;
             anchors.push(anchor.to_owned());
         }
         if anchors.is_empty() {
-            return Err(format!("ca file {path} holds no PEM certificate"));
+            return Err(Error::EmptyCa {
+                path: path.to_string(),
+            });
         }
         Ok(Roots::File(anchors.into()))
     }
@@ -146,16 +159,17 @@ mod tests {
 
     #[test]
     fn ca_file_problems_are_reported() {
-        assert!(
-            Roots::from_pem_file("/nonexistent/ca.pem")
-                .unwrap_err()
-                .contains("failed to read ca file")
-        );
+        let err = Roots::from_pem_file("/nonexistent/ca.pem").unwrap_err();
+        assert!(matches!(err, Error::ReadCa { .. }), "{err:?}");
+        assert!(err.to_string().contains("failed to read ca file"), "{err}");
         let path =
             std::env::temp_dir().join(format!("preflight-tls-empty-{}.pem", std::process::id()));
         std::fs::write(&path, "no pem here").expect("write");
         let err = Roots::from_pem_file(path.to_str().expect("utf8")).unwrap_err();
         let _ = std::fs::remove_file(&path);
-        assert!(err.contains("holds no PEM certificate"), "{err}");
+        assert!(
+            err.to_string().contains("holds no PEM certificate"),
+            "{err}"
+        );
     }
 }

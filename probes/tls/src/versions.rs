@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::handshake::{HandshakeError, Target, handshake, provider};
+use crate::error::Error;
+use crate::handshake::{Target, handshake, provider};
 use crate::legacy_hello::{self, LegacyVersion, Reply};
 
 /// Which versions the server accepted when offered alone.
@@ -29,8 +30,9 @@ impl Accepts {
     }
 }
 
-/// Offers each version alone. `Err` only when a connection could not be opened.
-pub async fn probe(target: &Target) -> Result<Accepts, String> {
+/// Offers each version alone. `Err` only when a connection could not be opened (or
+/// the checker could not build a hello).
+pub async fn probe(target: &Target) -> Result<Accepts, Error> {
     let (tls1_0, tls1_1, tls1_2, tls1_3) = tokio::join!(
         legacy(target, LegacyVersion::Tls10),
         legacy(target, LegacyVersion::Tls11),
@@ -48,21 +50,21 @@ pub async fn probe(target: &Target) -> Result<Accepts, String> {
 async fn modern(
     target: &Target,
     version: &'static rustls::SupportedProtocolVersion,
-) -> Result<bool, String> {
+) -> Result<bool, Error> {
     match handshake(target, &[version]).await {
         Ok(_) => Ok(true),
-        Err(HandshakeError::Tls(_)) => Ok(false),
-        Err(HandshakeError::Connect(e)) => Err(e),
+        Err(Error::Handshake { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
-async fn legacy(target: &Target, version: LegacyVersion) -> Result<bool, String> {
+async fn legacy(target: &Target, version: LegacyVersion) -> Result<bool, Error> {
     let mut tcp = target.connect().await?;
     let mut random = [0u8; 32];
     provider()
         .secure_random
         .fill(&mut random)
-        .map_err(|_| "failed to get random bytes for a ClientHello".to_string())?;
+        .map_err(|_| Error::Random)?;
     let sni = match &target.server_name {
         rustls::pki_types::ServerName::DnsName(d) => Some(d.as_ref().to_string()),
         _ => None,

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::path::Path;
 
 use super::Framework;
+use crate::error::Error;
 
 /// One migration file (or folder, for prisma and diesel).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,18 +29,20 @@ pub fn scan(
     framework: Framework,
     dir: &Path,
     glob: Option<&str>,
-) -> Result<Vec<MigrationFile>, String> {
+) -> Result<Vec<MigrationFile>, Error> {
     let pattern = glob.unwrap_or(framework.default_glob());
     let matcher = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| format!("bad migrations glob \"{pattern}\": {e}"))?
+        .map_err(|e| Error::BadGlob {
+            pattern: pattern.to_string(),
+            reason: e.to_string(),
+        })?
         .compile_matcher();
     if !dir.is_dir() {
-        return Err(format!(
-            "migrations dir {} does not exist or is not a folder",
-            dir.display()
-        ));
+        return Err(Error::NoMigrationsDir {
+            dir: dir.display().to_string(),
+        });
     }
     let mut paths = Vec::new();
     walk(dir, dir, 0, &mut paths)?;
@@ -56,9 +59,11 @@ pub fn scan(
     Ok(files)
 }
 
-fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("failed to read migrations dir {}: {e}", dir.display()))?;
+fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::ReadMigrationsDir {
+        dir: dir.display().to_string(),
+        source,
+    })?;
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
@@ -74,10 +79,10 @@ fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) -> Result<
             && let Ok(rel) = path.strip_prefix(root)
         {
             if out.len() >= MAX_FILES {
-                return Err(format!(
-                    "migrations dir {} holds more than {MAX_FILES} files: point `dir` at the migrations folder",
-                    root.display()
-                ));
+                return Err(Error::TooManyFiles {
+                    dir: root.display().to_string(),
+                    max: MAX_FILES,
+                });
             }
             out.push(rel.to_string_lossy().replace('\\', "/"));
         }
@@ -104,7 +109,7 @@ fn as_integer(digits: &str) -> String {
     if t.is_empty() { "0".into() } else { t.into() }
 }
 
-fn key_of(framework: Framework, rel: &str, path: &Path) -> Result<Option<MigrationFile>, String> {
+fn key_of(framework: Framework, rel: &str, path: &Path) -> Result<Option<MigrationFile>, Error> {
     let name = file_name(rel);
     let parent = |rel: &str| -> Option<String> {
         let mut parts: Vec<&str> = rel.split('/').collect();
@@ -146,8 +151,10 @@ fn key_of(framework: Framework, rel: &str, path: &Path) -> Result<Option<Migrati
             }
         }
         Framework::Alembic => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadMigration {
+                path: path.display().to_string(),
+                source,
+            })?;
             let Some(rev) = assigned(&text, "revision").into_iter().next() else {
                 return Ok(None);
             };

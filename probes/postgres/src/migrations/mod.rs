@@ -10,6 +10,8 @@ use tokio_postgres::Transaction;
 
 use files::{MigrationFile, version_cmp};
 
+use crate::error::Error;
+
 /// A migration tool, recognised by its tracking table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framework {
@@ -98,16 +100,18 @@ impl Framework {
 }
 
 /// The `migrations` option.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationsOptions {
-    /// Folder of migration files (relative to the working directory).
+    /// Folder of migration files, relative to the working directory; without it only
+    /// `failed` is checked.
     #[serde(default)]
     pub dir: Option<String>,
-    /// Files under `dir` (default: the framework's layout).
+    /// Files under `dir` to compare (default: the framework's layout, e.g. `*.sql`).
     #[serde(default)]
     pub glob: Option<String>,
-    /// Tracking table (auto-detected when absent).
+    /// Tracking table (default: the first known framework table that exists); a
+    /// known name picks its framework, any other is counted or matched by name.
     #[serde(default)]
     pub table: Option<String>,
 }
@@ -130,18 +134,15 @@ fn quote_ident(name: &str) -> String {
         .join(".")
 }
 
-fn db_err(what: &str, e: &tokio_postgres::Error) -> String {
-    format!(
-        "failed to read {what}: {}",
-        crate::connect::server_message(e)
-    )
+fn db_err(what: &str, e: &tokio_postgres::Error) -> Error {
+    Error::server(format!("read {what}"), e)
 }
 
 async fn text_rows(
     tx: &Transaction<'_>,
     sql: &str,
     what: &str,
-) -> Result<Vec<Vec<Option<String>>>, String> {
+) -> Result<Vec<Vec<Option<String>>>, Error> {
     let rows = tx.query(sql, &[]).await.map_err(|e| db_err(what, &e))?;
     Ok(rows
         .iter()
@@ -153,7 +154,7 @@ async fn text_rows(
         .collect())
 }
 
-async fn columns(tx: &Transaction<'_>, table: &str) -> Result<Vec<String>, String> {
+async fn columns(tx: &Transaction<'_>, table: &str) -> Result<Vec<String>, Error> {
     let rows = tx
         .query(
             "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) \
@@ -166,7 +167,7 @@ async fn columns(tx: &Transaction<'_>, table: &str) -> Result<Vec<String>, Strin
 }
 
 /// Finds the tracking table: `table` when given, else the first known one present.
-async fn detect(tx: &Transaction<'_>, table: Option<&str>) -> Result<(Framework, String), String> {
+async fn detect(tx: &Transaction<'_>, table: Option<&str>) -> Result<(Framework, String), Error> {
     let candidates: Vec<&str> = match table {
         Some(t) => vec![t],
         None => KNOWN_TABLES.to_vec(),
@@ -185,15 +186,14 @@ async fn detect(tx: &Transaction<'_>, table: Option<&str>) -> Result<(Framework,
         }
     }
     Err(match table {
-        Some(t) => format!("migrations table {t} does not exist"),
-        None => format!(
-            "no migrations tracking table found (looked for {}); name it with migrations.table",
-            KNOWN_TABLES.join(", ")
-        ),
+        Some(t) => Error::NoMigrationsTable {
+            table: t.to_string(),
+        },
+        None => Error::NoTrackingTable,
     })
 }
 
-async fn recorded(tx: &Transaction<'_>, fw: Framework, table: &str) -> Result<Recorded, String> {
+async fn recorded(tx: &Transaction<'_>, fw: Framework, table: &str) -> Result<Recorded, Error> {
     let t = quote_ident(table);
     let what = format!("migrations table {table}");
     let mut rec = Recorded::default();
@@ -263,31 +263,17 @@ async fn recorded(tx: &Transaction<'_>, fw: Framework, table: &str) -> Result<Re
     Ok(rec)
 }
 
-/// Why the migrations facts could not be observed.
-#[derive(Debug)]
-pub enum ObserveError {
-    /// The database lacks the tracking table or could not be read: the item fails.
-    Target(String),
-    /// The migration files could not be read (bad `dir` or `glob`): the item errors.
-    Files(String),
-}
-
 /// Observes the migrations facts: framework, table, applied, files, pending, unknown,
-/// failed, latest.
+/// failed, latest. A missing tracking table is the target's failure; unreadable files
+/// (bad `dir` or `glob`) the checker's.
 pub async fn observe(
     tx: &Transaction<'_>,
     opts: &MigrationsOptions,
-) -> Result<Map<String, Value>, ObserveError> {
-    let (fw, table) = detect(tx, opts.table.as_deref())
-        .await
-        .map_err(ObserveError::Target)?;
-    let rec = recorded(tx, fw, &table)
-        .await
-        .map_err(ObserveError::Target)?;
+) -> Result<Map<String, Value>, Error> {
+    let (fw, table) = detect(tx, opts.table.as_deref()).await?;
+    let rec = recorded(tx, fw, &table).await?;
     let files = match &opts.dir {
-        Some(dir) => {
-            files::scan(fw, Path::new(dir), opts.glob.as_deref()).map_err(ObserveError::Files)?
-        }
+        Some(dir) => files::scan(fw, Path::new(dir), opts.glob.as_deref())?,
         None => Vec::new(),
     };
     Ok(compare(fw, &table, &rec, &files))

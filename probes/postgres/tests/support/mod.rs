@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use preflight_core::expect::Expectation;
+use preflight_core::probe::conformance;
 use preflight_core::verdict::judge;
-use preflight_core::{Facts, Failure, Options, Probe, Status};
+use preflight_core::{AnyProbe, Context, Facts, Options, Probe, Status};
 use preflight_probe_postgres::PostgresProbe;
 use preflight_testbed::postgres::Cluster;
 use serde_json::Value;
@@ -47,24 +48,26 @@ pub struct Run {
     pub reason: String,
     pub facts: Facts,
     pub elapsed: Duration,
+    /// The probe's failure said it was a timeout.
+    pub timed_out: bool,
 }
 
 pub fn options(v: Value) -> Options {
     v.as_object().expect("options object").clone()
 }
 
-/// Checks, prepares and observes one item with its default expectations.
+/// Checks, prepares and observes one item with its default expectations. Facts,
+/// whenever there are some, must match [`PostgresProbe::FACTS`].
 pub fn probe(v: Value, timeout: Duration) -> Run {
     let opts = options(v);
     let p = PostgresProbe::new();
     let problems = p.check(&opts);
     assert!(problems.is_empty(), "check: {problems:?}");
-    let expect: Vec<Expectation> = p
-        .default_expect(&opts)
+    let expect: Vec<Expectation> = <PostgresProbe as Probe>::default_expect(&opts)
         .iter()
         .map(|e| Expectation::compile(e).expect("default expectation compiles"))
         .collect();
-    let obs = p.prepare_timed(&opts, timeout).expect("prepare");
+    let obs = AnyProbe::prepare(&p, &opts, &Context::new(timeout)).expect("prepare");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -72,17 +75,26 @@ pub fn probe(v: Value, timeout: Duration) -> Run {
     let t0 = Instant::now();
     let got = rt.block_on(async { tokio::time::timeout(timeout, obs.observe()).await });
     let elapsed = t0.elapsed();
-    let (status, reason, facts) = match got {
+    let (status, reason, facts, timed_out) = match got {
         Err(_) => (
             Status::Fail,
             format!("timed out after {timeout:?}"),
             Facts::new(),
+            true,
         ),
-        Ok(Err(Failure::Target(r))) => (Status::Fail, r, Facts::new()),
-        Ok(Err(Failure::Probe(r))) => (Status::Error, r, Facts::new()),
+        Ok(Err(f)) => {
+            let status = if f.is_target() {
+                Status::Fail
+            } else {
+                Status::Error
+            };
+            (status, f.reason(), Facts::new(), f.is_timeout())
+        }
         Ok(Ok(facts)) => {
+            let problems = conformance(PostgresProbe::FACTS, &facts);
+            assert!(problems.is_empty(), "{problems:?} in {facts:?}");
             let (s, r, _) = judge(&expect, &facts, &serde_json::Map::new());
-            (s, r.unwrap_or_default(), facts)
+            (s, r.unwrap_or_default(), facts, false)
         }
     };
     Run {
@@ -90,6 +102,7 @@ pub fn probe(v: Value, timeout: Duration) -> Run {
         reason,
         facts,
         elapsed,
+        timed_out,
     }
 }
 
