@@ -275,7 +275,11 @@ fn a_stray_key_in_any_closed_table_is_rejected_at_its_line() {
                 );
                 checked += 1;
             } else {
-                assert!(!rejected, "{} {path:?} is open but rejected:\n{err}", f.display());
+                assert!(
+                    !rejected,
+                    "{} {path:?} is open but rejected:\n{err}",
+                    f.display()
+                );
             }
         }
     }
@@ -286,8 +290,8 @@ fn a_stray_key_in_any_closed_table_is_rejected_at_its_line() {
 fn probe_reference_pages_match_explain() {
     for p in catalog().entries() {
         let page = repo().join(format!("docs/probes/{}.md", p.name()));
-        let text = std::fs::read_to_string(&page)
-            .unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        let text =
+            std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
         let begin = "<!-- explain:begin -->\n";
         let end = "<!-- explain:end -->";
         let a = text.find(begin).expect("explain:begin marker") + begin.len();

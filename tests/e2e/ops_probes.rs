@@ -42,11 +42,11 @@ fn tcp_open_closed_and_silent_ports() {
     let f = env.write(
         "tcp.toml",
         &format!(
-            "{TOP}[[item]]\nid = \"open\"\nprobe = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nexpect = [\"connected\", \"latency_ms < 1000\", \"banner == null\"]\n\n\
-             [[item]]\nid = \"closed\"\nprobe = \"tcp\"\nhost = \"127.0.0.1\"\nport = \"{}\"\n\n\
+            "{TOP}[vars]\nclosed_port = \"{}\"\n\n[[item]]\nid = \"open\"\nprobe = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nexpect = [\"connected\", \"latency_ms < 1000\", \"banner == null\"]\n\n\
+             [[item]]\nid = \"closed\"\nprobe = \"tcp\"\nhost = \"127.0.0.1\"\nport = \"${{closed_port}}\"\n\n\
              [[item]]\nid = \"must-be-closed\"\nprobe = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nexpect = [\"!connected\"]\n",
-            env.bed.hang_addr().port(),
             env.bed.closed_addr().port(),
+            env.bed.hang_addr().port(),
             env.bed.closed_addr().port(),
         ),
     );

@@ -50,7 +50,9 @@ impl CliError {
     pub fn code(&self) -> u8 {
         match self {
             CliError::Checklist(_) | CliError::Usage(_) => 2,
-            CliError::Store(HistoryError::UnknownRun { .. } | HistoryError::NothingToCompare(_)) => 2,
+            CliError::Store(
+                HistoryError::UnknownRun { .. } | HistoryError::NothingToCompare(_),
+            ) => 2,
             CliError::Store(_) | CliError::Internal(_) => 3,
         }
     }

@@ -157,7 +157,10 @@ fn cell(s: &str) -> String {
 }
 
 fn markdown(p: &ProbeEntry) -> String {
-    let mut out = format!("{}\n\n### Options\n\n| option | type | | |\n|---|---|---|---|\n", p.summary());
+    let mut out = format!(
+        "{}\n\n### Options\n\n| option | type | | |\n|---|---|---|---|\n",
+        p.summary()
+    );
     for f in &p.options().fields {
         let _ = writeln!(
             out,

@@ -38,7 +38,13 @@ pub use exit::{CliError, Exit};
 )]
 struct Cli {
     /// When to colour the report: auto (a terminal, unless NO_COLOR), always, never.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     color: terminal::ColorChoice,
     #[command(subcommand)]
     command: Command,

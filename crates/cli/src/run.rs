@@ -241,9 +241,8 @@ pub fn demo_command(format: &str) -> Result<Exit, CliError> {
             ),
             None => format!("{DEMO_CHECKLIST}{}", pg.items()),
         };
-        std::fs::write(&file, checklist).map_err(|e| {
-            CliError::Internal(format!("failed to write {}: {e}", file.display()))
-        })?;
+        std::fs::write(&file, checklist)
+            .map_err(|e| CliError::Internal(format!("failed to write {}: {e}", file.display())))?;
         eprintln!(
             "testbed up: API {} (plain {}), CA {}",
             bed.https_url(),

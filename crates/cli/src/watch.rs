@@ -137,7 +137,11 @@ async fn watch_loop(
             }
             let report = Report::new(&plan, &result);
             let since = previous.as_ref().map(|p| {
-                let d = preflight_history::diff((p, None), (&report, None), LatencyThreshold::default());
+                let d = preflight_history::diff(
+                    (p, None),
+                    (&report, None),
+                    LatencyThreshold::default(),
+                );
                 (p, d)
             });
             let text = preflight_report::render_transitions(
@@ -168,4 +172,3 @@ async fn watch_loop(
     );
     Ok(Exit::Go)
 }
-

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use preflight_core::Status;
-use preflight_model::{Diff, ItemPresence, ItemReport, LatencyChange, LatencyThreshold, Report, RunRef, StatusChange};
+use preflight_model::{
+    Diff, ItemPresence, ItemReport, LatencyChange, LatencyThreshold, Report, RunRef, StatusChange,
+};
 
 /// Compares two runs item by item (by id), in the newer run's order.
 pub fn diff(

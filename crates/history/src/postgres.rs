@@ -11,8 +11,8 @@ use tokio_postgres::{Client, NoTls};
 
 use crate::error::HistoryError;
 use crate::record::{ItemRow, RunRow, summary_from_header};
-use preflight_model::RunSummary;
 use crate::{Filter, Mode, SCHEMA_VERSION};
+use preflight_model::RunSummary;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS preflight_meta (

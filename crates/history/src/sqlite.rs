@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::error::HistoryError;
 use crate::record::{ItemRow, RunRow, summary_from_header};
-use preflight_model::RunSummary;
 use crate::{Filter, Mode, SCHEMA_VERSION};
+use preflight_model::RunSummary;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS preflight_meta (

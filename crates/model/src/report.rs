@@ -160,4 +160,3 @@ impl Report {
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
-

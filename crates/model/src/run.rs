@@ -16,4 +16,3 @@ pub struct RunResult {
     /// True when the run was cancelled before every item finished.
     pub interrupted: bool,
 }
-

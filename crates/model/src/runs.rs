@@ -30,4 +30,3 @@ pub struct RunSummary {
     /// Whether the run was interrupted.
     pub interrupted: bool,
 }
-

@@ -7,102 +7,100 @@ use preflight_model::{Diff, RunRef, StatusChange};
 
 /// For people: one block per kind of change, then a summary line.
 pub fn render_diff_human(d: &Diff) -> String {
-        let mut out = format!("diff {} → {}\n", label(&d.from), label(&d.to));
-        let changes = |out: &mut String, title: &str, mark: &str, list: &[StatusChange]| {
-            if list.is_empty() {
-                return;
+    let mut out = format!("diff {} → {}\n", label(&d.from), label(&d.to));
+    let changes = |out: &mut String, title: &str, mark: &str, list: &[StatusChange]| {
+        if list.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "{title} ({}):", list.len());
+        for c in list {
+            let _ = write!(
+                out,
+                "  {mark} {}  {} → {}",
+                c.id,
+                c.from.as_str(),
+                c.to.as_str()
+            );
+            match &c.reason {
+                Some(r) if c.to != Status::Pass => {
+                    let _ = writeln!(out, ": {r}");
+                }
+                _ => out.push('\n'),
             }
+        }
+    };
+    changes(&mut out, "regressed", "✘", &d.regressed);
+    changes(&mut out, "recovered", "✔", &d.recovered);
+    changes(&mut out, "changed", "~", &d.changed);
+    for (title, mark, list) in [
+        ("appeared", "+", &d.appeared),
+        ("disappeared", "-", &d.disappeared),
+    ] {
+        if !list.is_empty() {
             let _ = writeln!(out, "{title} ({}):", list.len());
-            for c in list {
-                let _ = write!(
-                    out,
-                    "  {mark} {}  {} → {}",
-                    c.id,
-                    c.from.as_str(),
-                    c.to.as_str()
-                );
-                match &c.reason {
-                    Some(r) if c.to != Status::Pass => {
-                        let _ = writeln!(out, ": {r}");
-                    }
-                    _ => out.push('\n'),
-                }
-            }
-        };
-        changes(&mut out, "regressed", "✘", &d.regressed);
-        changes(&mut out, "recovered", "✔", &d.recovered);
-        changes(&mut out, "changed", "~", &d.changed);
-        for (title, mark, list) in [
-            ("appeared", "+", &d.appeared),
-            ("disappeared", "-", &d.disappeared),
-        ] {
-            if !list.is_empty() {
-                let _ = writeln!(out, "{title} ({}):", list.len());
-                for p in list {
-                    let _ = writeln!(out, "  {mark} {} ({})", p.id, p.status.as_str());
-                }
+            for p in list {
+                let _ = writeln!(out, "  {mark} {} ({})", p.id, p.status.as_str());
             }
         }
-        if !d.slower.is_empty() {
-            let _ = writeln!(out, "slower ({}):", d.slower.len());
-            for s in &d.slower {
-                let pct = if s.from_ms > 0.0 {
-                    format!(" (+{:.0}%)", (s.to_ms / s.from_ms - 1.0) * 100.0)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "  ▲ {}  latency {:.0} ms → {:.0} ms{pct}",
-                    s.id, s.from_ms, s.to_ms
-                );
-            }
-        }
-        let n = d.regressed.len();
-        if d.is_empty() {
-            out.push_str("no changes\n");
-        } else if n == 0 {
-            out.push_str("no regressions\n");
-        } else {
+    }
+    if !d.slower.is_empty() {
+        let _ = writeln!(out, "slower ({}):", d.slower.len());
+        for s in &d.slower {
+            let pct = if s.from_ms > 0.0 {
+                format!(" (+{:.0}%)", (s.to_ms / s.from_ms - 1.0) * 100.0)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "{n} regression{}: {}",
-                if n == 1 { "" } else { "s" },
-                d.regressed
-                    .iter()
-                    .map(|c| c.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "  ▲ {}  latency {:.0} ms → {:.0} ms{pct}",
+                s.id, s.from_ms, s.to_ms
             );
         }
-        out
     }
+    let n = d.regressed.len();
+    if d.is_empty() {
+        out.push_str("no changes\n");
+    } else if n == 0 {
+        out.push_str("no regressions\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "{n} regression{}: {}",
+            if n == 1 { "" } else { "s" },
+            d.regressed
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out
+}
 
 /// JSON, for tools.
 pub fn render_diff_json(d: &Diff) -> String {
-        let mut s = serde_json::to_string_pretty(d)
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        s.push('\n');
-        s
-    }
-
+    let mut s =
+        serde_json::to_string_pretty(d).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
 
 fn label(r: &RunRef) -> String {
-        let id = r
-            .id
-            .map_or_else(|| "this run".to_string(), |i| format!("run {i}"));
-        let phase = r
-            .phase
-            .as_deref()
-            .map(|p| format!(", {p}"))
-            .unwrap_or_default();
-        format!(
-            "{id} ({}{phase}, {} {}%)",
-            r.started_at,
-            r.verdict.label(),
-            r.score
-        )
-    }
+    let id =
+        r.id.map_or_else(|| "this run".to_string(), |i| format!("run {i}"));
+    let phase = r
+        .phase
+        .as_deref()
+        .map(|p| format!(", {p}"))
+        .unwrap_or_default();
+    format!(
+        "{id} ({}{phase}, {} {}%)",
+        r.started_at,
+        r.verdict.label(),
+        r.score
+    )
+}
 
 #[cfg(test)]
 mod tests {
@@ -171,7 +169,8 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&render_diff_json(&d)).unwrap();
         assert_eq!(v["regressed"][0]["from"], "pass");
         assert_eq!(v["to"]["id"], 2);
-        let same = preflight_history::diff((&a, Some(1)), (&a, Some(2)), LatencyThreshold::default());
+        let same =
+            preflight_history::diff((&a, Some(1)), (&a, Some(2)), LatencyThreshold::default());
         assert!(render_diff_human(&same).ends_with("no changes\n"));
     }
 }

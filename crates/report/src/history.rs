@@ -45,4 +45,3 @@ fn truncate(s: &str, n: usize) -> String {
         t
     }
 }
-

@@ -83,7 +83,6 @@ pub fn json_payload(
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,9 +15,9 @@ use preflight_core::verdict::{ExpectationResult, judge};
 use preflight_core::{
     Blame, Catalog, Check, Context, Observer, Outcome, Plan, PlannedItem, Status,
 };
+pub use preflight_model::RunResult;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
-pub use preflight_model::RunResult;
 pub use tokio_util::sync::CancellationToken;
 
 /// Progress of a run, for reporters.

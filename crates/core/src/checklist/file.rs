@@ -161,7 +161,12 @@ pub struct ItemTable {
 
 /// Every key an item accepts besides its probe's options.
 pub fn item_keys() -> Vec<&'static str> {
-    shapes().item.fields.iter().map(|f| f.name.as_str()).collect()
+    shapes()
+        .item
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect()
 }
 
 /// Keys a manual item cannot have.

@@ -5,6 +5,7 @@
 use super::file::shapes;
 use super::loader::Loader;
 use crate::probe::{Options, ProbeEntry};
+use crate::schema::shape::stand_in;
 use crate::tree::{Key, Node, NodeValue};
 
 pub(super) fn load(
@@ -15,18 +16,46 @@ pub(super) fn load(
     bad: &[String],
 ) -> Options {
     let mut options = Options::new();
-    let mut templated = false;
+    // What the probe's own checks see: an option known only once interpolated is
+    // replaced by a stand-in of its type, and its problems are left to the plan.
+    let mut view = Options::new();
+    let mut later: Vec<&str> = Vec::new();
     for (k, v) in table {
-        if shapes().item.field(&k.name).is_some() || probe.options().field(&k.name).is_none() {
+        let Some(field) = probe.options().field(&k.name) else {
+            continue;
+        };
+        if shapes().item.field(&k.name).is_some() {
             continue;
         }
         l.placeholders(it, &k.name, v);
-        templated |= has_template(v);
-        options.insert(k.name.clone(), v.to_json());
+        let value = v.to_json();
+        if has_template(v) {
+            later.push(&k.name);
+            view.insert(k.name.clone(), stand_in(&value, &field.shape));
+        } else if !bad.contains(&k.name) {
+            view.insert(k.name.clone(), value.clone());
+        }
+        options.insert(k.name.clone(), value);
     }
-    let clean = !options.keys().any(|k| bad.contains(k));
-    if clean && !templated {
-        for p in probe.check(&options) {
+    let ours = |p: &crate::probe::OptionProblem| {
+        p.key
+            .as_deref()
+            .is_none_or(|k| !later.contains(&k) && !bad.iter().any(|b| b == k))
+    };
+    let any_bad = options.keys().any(|k| bad.contains(k));
+    // A missing required option was reported with the item's shape.
+    let complete = probe
+        .options()
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .all(|f| view.contains_key(&f.name));
+    if complete {
+        for p in probe
+            .check(&view)
+            .into_iter()
+            .filter(|p| ours(p) && !(any_bad && p.key.is_none()))
+        {
             let span = p
                 .key
                 .as_ref()

@@ -182,9 +182,40 @@ impl<P: Probe> AnyProbe for P {
         schemars::schema_for!(P::Options).to_value()
     }
     fn check(&self, options: &Options) -> Vec<OptionProblem> {
-        match parse_options::<P::Options>(options) {
-            Ok(o) => P::validate(&o),
-            Err(p) => vec![p],
+        // The typed parse stops at the first bad option: leave it out and parse
+        // again, so every problem is reported at once.
+        let mut rest = options.clone();
+        let mut problems: Vec<OptionProblem> = Vec::new();
+        loop {
+            match parse_options::<P::Options>(&rest) {
+                Ok(o) => {
+                    let seen: Vec<Option<String>> =
+                        problems.iter().map(|p| p.key.clone()).collect();
+                    problems.extend(
+                        P::validate(&o)
+                            .into_iter()
+                            .filter(|p| !seen.contains(&p.key)),
+                    );
+                    return problems;
+                }
+                Err(p) => {
+                    let removable = p.key.as_ref().filter(|k| rest.contains_key(*k)).cloned();
+                    match removable {
+                        Some(k) => {
+                            rest.remove(&k);
+                            problems.push(p);
+                        }
+                        // A problem left once bad options are gone (a required one is
+                        // missing) is only news if it is the first.
+                        None => {
+                            if problems.is_empty() {
+                                problems.push(p);
+                            }
+                            return problems;
+                        }
+                    }
+                }
+            }
         }
     }
     fn default_expect(&self, options: &Options) -> Vec<String> {
@@ -215,7 +246,9 @@ pub fn parse_options<T: DeserializeOwned>(options: &Options) -> Result<T, Option
             .filter(|k| !k.is_empty() && *k != "?");
         OptionProblem {
             key: key.map(str::to_string),
-            message: if path == "." {
+            // The key itself is named by whoever shows the problem; a deeper path
+            // (`migrations.dir`) is said here.
+            message: if path == "." || Some(path.as_str()) == key {
                 e.inner().to_string()
             } else {
                 format!("`{path}`: {}", e.inner())

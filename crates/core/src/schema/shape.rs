@@ -204,6 +204,33 @@ pub fn coerce(value: &mut Value, shape: &Shape) {
     }
 }
 
+/// A stand-in value of `shape`, for checking the other options of an item whose
+/// option of this shape is only known once interpolated. Strings stay as written.
+pub fn stand_in(written: &Value, shape: &Shape) -> Value {
+    match shape {
+        Shape::Any | Shape::String { duration: false } => written.clone(),
+        Shape::String { duration: true } => Value::from("1s"),
+        Shape::Bool => Value::Bool(false),
+        Shape::Integer { min, .. } => Value::from(min.unwrap_or(1).max(1)),
+        Shape::Number => Value::from(1),
+        Shape::Name { allowed, .. } => Value::from(allowed.first().cloned().unwrap_or_default()),
+        Shape::Array(_) => Value::Array(Vec::new()),
+        Shape::Map(_) | Shape::Object(_) => Value::Object(Map::new()),
+        Shape::Either(alts) => {
+            if alts
+                .iter()
+                .any(|a| matches!(a, Shape::String { duration: false } | Shape::Any))
+            {
+                written.clone()
+            } else {
+                alts.first()
+                    .map(|a| stand_in(written, a))
+                    .unwrap_or(Value::Null)
+            }
+        }
+    }
+}
+
 /// [`coerce`] for each documented key of a table.
 pub fn coerce_object(map: &mut Map<String, Value>, shape: &ObjectShape) {
     for (k, v) in map.iter_mut() {
@@ -376,9 +403,7 @@ fn admits_null(s: &Value) -> bool {
         _ => {}
     }
     if let Some(Value::Array(alts)) = s.get("anyOf").or_else(|| s.get("oneOf")) {
-        return alts
-            .iter()
-            .any(|a| is_null_schema(a) || admits_null(a));
+        return alts.iter().any(|a| is_null_schema(a) || admits_null(a));
     }
     false
 }
