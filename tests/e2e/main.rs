@@ -10,5 +10,6 @@ mod launch;
 mod ops_probes;
 mod postgres;
 mod postlaunch;
+mod terminal;
 mod tls;
 mod webhook;
