@@ -26,7 +26,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# cargo-deny checks licenses, duplicate crates and sources (deny.toml).
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "installing cargo-deny"
+  cargo install --locked --quiet cargo-deny
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+cargo deny --offline check licenses bans sources
 cargo test --workspace --locked

@@ -14,7 +14,12 @@ const CHECKLIST: &str = "[checklist]\nname = \"tty\"\n\n\
 fn on_a_terminal(env: &Env, args: &[&str], envs: &[(&str, &str)]) -> String {
     let file = env.write("tty.toml", CHECKLIST);
     let mut line = format!("{} run {}", bin().display(), file.display());
-    for a in env.var_args().iter().map(String::as_str).chain(args.iter().copied()) {
+    for a in env
+        .var_args()
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+    {
         line.push(' ');
         line.push_str(&shell_quote(a));
     }
@@ -38,8 +43,14 @@ fn shell_quote(s: &str) -> String {
 fn a_terminal_gets_colour_and_a_progress_bar() {
     let env = Env::start();
     let seen = on_a_terminal(&env, &[], &[]);
-    assert!(seen.contains("\u{1b}[1m\u{1b}[31mNO-GO"), "coloured verdict in {seen:?}");
-    assert!(seen.contains("\u{1b}[32m✔"), "coloured pass icon in {seen:?}");
+    assert!(
+        seen.contains("\u{1b}[1m\u{1b}[31mNO-GO"),
+        "coloured verdict in {seen:?}"
+    );
+    assert!(
+        seen.contains("\u{1b}[32m✔"),
+        "coloured pass icon in {seen:?}"
+    );
     assert!(seen.contains("items"), "progress bar in {seen:?}");
     assert!(seen.contains("✘\u{1b}[0m slow"), "the icon stays: {seen:?}");
 }

@@ -2,10 +2,10 @@
 //!
 //! Validation collects every problem before returning, so one run of `preflight
 //! check` shows them all; none of it touches the network. The loader is split by
-//! construct: [`settings`] (`[checklist]`), [`vars`] (`[vars]`, `[environments]`),
-//! [`item`] (one `[[item]]`), [`options`] (its probe options), [`expectations`],
-//! [`needs`] (ids and the `needs` graph) and [`notify`]; each table's keys come from
-//! the typed structs in [`file`].
+//! construct: `settings` (`[checklist]`), `vars` (`[vars]`, `[environments]`),
+//! `item` (one `[[item]]`), `options` (its probe options), `expectations`, `needs`
+//! (ids and the `needs` graph) and `notify`; each table's keys come from the typed
+//! structs in [`mod@file`].
 
 mod expectations;
 pub mod file;

@@ -24,7 +24,7 @@ pub struct Findings {
 }
 
 /// Checks `entries` (a table's keys and values) against `shape`. `place` names the
-/// table in hints ("a http item", "[checklist]"); `table_span` is where missing keys
+/// table in hints ("a http item", "`[checklist]`"); `table_span` is where missing keys
 /// are reported; `skip` are keys the caller has already judged.
 pub fn check_table(
     entries: &[(Key, Node)],
