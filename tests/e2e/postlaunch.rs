@@ -316,13 +316,13 @@ fn send_sigterm(pid: u32) -> i32 {
 
 /// A tiny webhook receiver on loopback: records each request (path and body); the
 /// first request to a path starting with `/flaky` gets a 500.
-struct Receiver {
-    port: u16,
+pub(crate) struct Receiver {
+    pub(crate) port: u16,
     seen: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
         let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
@@ -369,7 +369,7 @@ impl Receiver {
         Receiver { port, seen }
     }
 
-    fn requests(&self) -> Vec<(String, String)> {
+    pub(crate) fn requests(&self) -> Vec<(String, String)> {
         self.seen.lock().expect("lock").clone()
     }
 }

@@ -81,6 +81,36 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         if !i.tags.is_empty() {
             extra.push(format!("tags {}", i.tags.join(", ")));
         }
+        if let Check::Probe { probe, expect, .. } = &i.check {
+            let facts: Vec<&str> = catalog
+                .get(probe)
+                .map(|e| e.facts().iter().map(|f| f.name).collect())
+                .unwrap_or_default();
+            let exprs = expect.iter().chain(i.capture.iter().map(|c| &c.expr));
+            let read = vars_read(exprs, &facts, |n| {
+                checklist.vars.contains_key(n)
+                    || plan.vars.contains_key(n)
+                    || checklist.environments.values().any(|e| e.contains_key(n))
+            });
+            if !read.is_empty() {
+                extra.push(format!("reads vars {}", read.join(", ")));
+            }
+        }
+        if !i.capture.is_empty() {
+            let names: Vec<String> = i
+                .capture
+                .iter()
+                .map(|c| {
+                    let kind = if c.public { "public" } else { "secret" };
+                    format!("{} = {} ({kind})", c.name, c.expr.source())
+                })
+                .collect();
+            extra.push(format!("captures {}", names.join(", ")));
+        }
+        if !i.reads_captures.is_empty() {
+            let refs: Vec<String> = i.reads_captures.iter().map(ToString::to_string).collect();
+            extra.push(format!("reads {}", refs.join(", ")));
+        }
         if let Err(reason) = &p.options {
             extra.push(format!("will error: {}", plan.redactor.text(reason)));
         }
@@ -104,4 +134,31 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
     }
     print!("{out}");
     Ok(Exit::Go)
+}
+
+/// The vars expressions read: `vars.NAME`, and bare names that are vars, not facts.
+fn vars_read<'a>(
+    exprs: impl Iterator<Item = &'a preflight_core::expect::Expectation>,
+    facts: &[&str],
+    is_var: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut all = false;
+    for e in exprs {
+        all |= e.reads_all_vars();
+        for v in e.var_reads() {
+            out.push(v.to_string());
+        }
+        for n in e.names() {
+            if n != preflight_core::expect::VARS && !facts.contains(&n) && is_var(n) {
+                out.push(n.to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    if all {
+        out.push("(any: `vars` is read as a whole)".into());
+    }
+    out
 }

@@ -106,25 +106,79 @@ impl Expectation {
         &self.source
     }
 
-    /// Free top-level names the expression reads (facts or vars).
+    /// Free top-level names the expression reads (facts, vars by their bare name, or
+    /// `vars`).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }
 
-    /// Judges the expectation over `scope`, a JSON object of facts and vars.
-    pub fn judge(&self, scope: &serde_json::Map<String, Value>) -> Judgement {
+    /// The vars read as `vars.NAME` (or `vars['NAME']`), in order.
+    pub fn var_reads(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .reads
+            .iter()
+            .filter(|p| p.0[0] == VARS && p.0.len() > 1)
+            .map(|p| p.0[1].as_str())
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// Whether the expression reads `vars` as a whole (`vars[k]` with a computed key,
+    /// `'x' in vars`), so which vars it reads is not known before it runs.
+    pub fn reads_all_vars(&self) -> bool {
+        self.reads.iter().any(|p| p.0[0] == VARS && p.0.len() == 1)
+            || (self.names.contains(VARS) && !self.reads.iter().any(|p| p.0[0] == VARS))
+    }
+
+    /// Evaluates the expression over `scope` to a JSON value (for `capture`). A
+    /// missing key or an evaluation error is the reason it could not be taken.
+    pub fn evaluate(&self, scope: &serde_json::Map<String, Value>) -> Result<Value, String> {
+        let ctx = self.context(scope);
+        let root = self.root(scope);
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.program.execute(&ctx)));
+        match result {
+            Err(_) => Err("the expression evaluator crashed".into()),
+            Ok(Ok(v)) => from_cel(&v).ok_or_else(|| {
+                format!(
+                    "{} returned {}, which has no JSON form",
+                    self.source,
+                    describe_cel(&v)
+                )
+            }),
+            Ok(Err(ExecutionError::NoSuchKey(key))) => Err(self.explain_missing(&root, &key)),
+            Ok(Err(_)) if self.reads_missing(&root) => Err(self.explain_missing(&root, "?")),
+            Ok(Err(e)) => Err(format!(
+                "could not be evaluated: {e}; {}",
+                self.explain(&root)
+            )),
+        }
+    }
+
+    fn context(&self, scope: &serde_json::Map<String, Value>) -> Context<'static, 'static> {
         let mut ctx = Context::with_env(stdlib());
         for name in &self.names {
             if let Some(v) = scope.get(name) {
                 ctx.add_variable_from_value(name.clone(), to_cel(v));
             }
         }
-        let root = Value::Object(
+        ctx
+    }
+
+    fn root(&self, scope: &serde_json::Map<String, Value>) -> Value {
+        Value::Object(
             self.names
                 .iter()
                 .filter_map(|n| scope.get(n).map(|v| (n.clone(), v.clone())))
                 .collect(),
-        );
+        )
+    }
+
+    /// Judges the expectation over `scope`, a JSON object of facts and vars.
+    pub fn judge(&self, scope: &serde_json::Map<String, Value>) -> Judgement {
+        let ctx = self.context(scope);
+        let root = self.root(scope);
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.program.execute(&ctx)));
         match result {
@@ -187,6 +241,59 @@ impl Expectation {
         } else {
             parts.join(", ")
         }
+    }
+}
+
+/// The name under which expressions read the vars: `vars.NAME`.
+pub const VARS: &str = "vars";
+
+/// The `vars` map expressions read: every var's value as a string (text as it is,
+/// anything else as JSON).
+pub fn vars_scope(vars: &serde_json::Map<String, Value>) -> Value {
+    Value::Object(
+        vars.iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), Value::String(text))
+            })
+            .collect(),
+    )
+}
+
+/// Converts a CEL value back into JSON; `None` for values JSON cannot hold
+/// (functions, bytes that are not text, non-finite numbers).
+pub fn from_cel(v: &CelValue) -> Option<Value> {
+    Some(match v {
+        CelValue::Null => Value::Null,
+        CelValue::Bool(b) => Value::Bool(*b),
+        CelValue::Int(i) => Value::from(*i),
+        CelValue::UInt(u) => Value::from(*u),
+        CelValue::Float(f) => Value::Number(serde_json::Number::from_f64(*f)?),
+        CelValue::String(s) => Value::String(s.to_string()),
+        CelValue::Bytes(b) => Value::String(String::from_utf8(b.to_vec()).ok()?),
+        CelValue::List(l) => Value::Array(l.iter().map(from_cel).collect::<Option<_>>()?),
+        CelValue::Map(m) => {
+            let mut out = serde_json::Map::new();
+            let mut entries: Vec<_> = m.map.iter().collect();
+            entries.sort_by_key(|(k, _)| key_text(k));
+            for (k, v) in entries {
+                out.insert(key_text(k), from_cel(v)?);
+            }
+            Value::Object(out)
+        }
+        _ => return None,
+    })
+}
+
+fn key_text(k: &cel::objects::Key) -> String {
+    match k {
+        cel::objects::Key::Int(i) => i.to_string(),
+        cel::objects::Key::Uint(u) => u.to_string(),
+        cel::objects::Key::Bool(b) => b.to_string(),
+        cel::objects::Key::String(s) => s.to_string(),
     }
 }
 
@@ -421,6 +528,42 @@ mod tests {
         let e = Expectation::compile("answers.exists(a, a == '1.2.3.4') && ttl > min_ttl").unwrap();
         let names: Vec<&str> = e.names().collect();
         assert_eq!(names, vec!["answers", "min_ttl", "ttl"]);
+    }
+
+    #[test]
+    fn vars_are_read_as_strings_under_vars() {
+        let e = Expectation::compile("json.tag == vars.tag && vars['port'] == '8080'").unwrap();
+        assert_eq!(e.var_reads(), vec!["port", "tag"]);
+        assert!(!e.reads_all_vars());
+        let vars = scope(json!({"tag": "v1.4.2", "port": 8080}));
+        let mut s = scope(json!({"json": {"tag": "v1.4.2"}}));
+        s.insert(VARS.into(), vars_scope(&vars));
+        assert_eq!(e.judge(&s), Judgement::Holds);
+        s.insert("json".into(), json!({"tag": "v1.4.1"}));
+        assert_eq!(
+            e.judge(&s),
+            Judgement::Fails(
+                "json.tag == vars.tag && vars['port'] == '8080' — json.tag was \"v1.4.1\", vars.port was \"8080\", vars.tag was \"v1.4.2\"".into()
+            )
+        );
+        assert!(
+            Expectation::compile("'tag' in vars")
+                .unwrap()
+                .reads_all_vars()
+        );
+    }
+
+    #[test]
+    fn evaluate_returns_json_or_why_not() {
+        let e = Expectation::compile("json.access_token").unwrap();
+        let s = scope(json!({"json": {"access_token": "t0k", "n": [1, 2.5]}}));
+        assert_eq!(e.evaluate(&s), Ok(json!("t0k")));
+        let e = Expectation::compile("json.n").unwrap();
+        assert_eq!(e.evaluate(&s), Ok(json!([1, 2.5])));
+        let e = Expectation::compile("json.missing").unwrap();
+        assert_eq!(e.evaluate(&s), Err("json.missing was missing".into()));
+        let e = Expectation::compile("{'a': json.n.size()}").unwrap();
+        assert_eq!(e.evaluate(&s), Ok(json!({"a": 2})));
     }
 
     #[test]

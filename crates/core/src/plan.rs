@@ -12,7 +12,7 @@ use crate::error::CoreError;
 use crate::probe::{Catalog, Options, ProbeEntry};
 use crate::redact::{Redactor, is_secret_name};
 use crate::schema::shape::coerce_object;
-use crate::template::{self, Segment};
+use crate::template::{self, CaptureError, CaptureRef, Segment};
 
 /// Which items run.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +69,29 @@ pub struct PlannedItem {
     pub needs: Vec<usize>,
     /// For a manual item: its latest attestation, if any (set by [`crate::attest::apply`]).
     pub attestation: Option<crate::attest::Standing>,
+    /// Option strings that read `${captures.…}`: filled in by [`bind_captures`] when
+    /// the item starts. While any are left, `options` holds them as written and has
+    /// not been converted or checked.
+    pub slots: Vec<CaptureSlot>,
+}
+
+/// An option string that reads captures, filled in when its item starts.
+#[derive(Debug, Clone)]
+pub struct CaptureSlot {
+    /// JSON pointer of the string in the options (`/headers/authorization`).
+    pub pointer: String,
+    /// Its pieces, vars and env already resolved: literals and captures only.
+    pub segments: Vec<Segment>,
+}
+
+/// Why an item's captures could not be bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindError {
+    /// No value under this capture (its item did not pass or is not in the run): the
+    /// item is skipped.
+    Missing(CaptureRef),
+    /// The filled-in options are not valid for the probe: the item errors.
+    Invalid(String),
 }
 
 /// A run, fully resolved.
@@ -157,6 +180,78 @@ impl Resolver<'_> {
         })
     }
 
+    /// An option value: as [`Resolver::value`], except that strings reading captures
+    /// become slots (with their vars and env resolved) and are left as written.
+    fn option_value(
+        &mut self,
+        v: &Value,
+        pointer: &str,
+        slots: &mut Vec<CaptureSlot>,
+    ) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) => {
+                let segs = template::parse(s)?;
+                if !segs.iter().any(|g| matches!(g, Segment::Capture(_))) {
+                    return self.string(s, &mut Vec::new());
+                }
+                let mut out: Vec<Segment> = Vec::new();
+                let mut lit = String::new();
+                for seg in segs {
+                    match seg {
+                        Segment::Literal(l) => lit.push_str(&l),
+                        Segment::Var(name) => match self.var(&name, &mut Vec::new())? {
+                            Value::String(v) => lit.push_str(&v),
+                            other => lit.push_str(&other.to_string()),
+                        },
+                        Segment::Env(name) => lit.push_str(&self.env_value(&name)?),
+                        Segment::Capture(c) => {
+                            if !lit.is_empty() {
+                                out.push(Segment::Literal(std::mem::take(&mut lit)));
+                            }
+                            out.push(Segment::Capture(c));
+                        }
+                    }
+                }
+                if !lit.is_empty() {
+                    out.push(Segment::Literal(lit));
+                }
+                slots.push(CaptureSlot {
+                    pointer: pointer.to_string(),
+                    segments: out,
+                });
+                Value::String(s.clone())
+            }
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| self.option_value(x, &format!("{pointer}/{i}"), slots))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| {
+                        let at = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                        Ok((k.clone(), self.option_value(x, &at, slots)?))
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    fn env_value(&mut self, name: &str) -> Result<String, String> {
+        match (self.env)(name) {
+            Some(v) => {
+                self.redactor.add(&v);
+                Ok(v)
+            }
+            None => {
+                self.unset.insert(name.to_string());
+                Err(format!("environment variable {name} is not set"))
+            }
+        }
+    }
+
     fn string(&mut self, s: &str, stack: &mut Vec<String>) -> Result<Value, String> {
         let segs = template::parse(s)?;
         if let [Segment::Var(name)] = segs.as_slice() {
@@ -171,16 +266,12 @@ impl Resolver<'_> {
                     Value::String(v) => out.push_str(&v),
                     other => out.push_str(&other.to_string()),
                 },
-                Segment::Env(name) => match (self.env)(&name) {
-                    Some(v) => {
-                        self.redactor.add(&v);
-                        out.push_str(&v);
-                    }
-                    None => {
-                        self.unset.insert(name.clone());
-                        return Err(format!("environment variable {name} is not set"));
-                    }
-                },
+                Segment::Env(name) => out.push_str(&self.env_value(&name)?),
+                // The loader allows captures only in item options, which go through
+                // `option_value`.
+                Segment::Capture(c) => {
+                    return Err(format!("`{c}` can only be read in an item's options"));
+                }
             }
         }
         Ok(Value::String(out))
@@ -216,26 +307,69 @@ fn resolve_options(
     entry: &ProbeEntry,
     options: &Options,
     resolver: &mut Resolver<'_>,
+    slots: &mut Vec<CaptureSlot>,
 ) -> Result<Options, String> {
-    let mut m = match resolver.value(&Value::Object(options.clone()), &mut Vec::new())? {
+    let mut m = match resolver.option_value(&Value::Object(options.clone()), "", slots)? {
         Value::Object(m) => m,
         _ => return Err("options did not resolve to a table".into()),
     };
-    coerce_object(&mut m, entry.options());
-    for (k, v) in &m {
-        collect_secrets(
-            v,
-            entry.is_secret_option(k) || is_secret_name(k),
-            &mut resolver.redactor,
-        );
+    if !slots.is_empty() {
+        // Converted, checked and searched for secrets once the captures are known.
+        return Ok(m);
     }
-    for s in entry.secrets(&m) {
-        resolver.redactor.add(&s);
-    }
+    finish_options(entry, &mut m, &mut resolver.redactor);
     if &m != options
         && let Some(p) = entry.check(&m).into_iter().next()
     {
         return Err(crate::probe::Failure::options(p).reason());
+    }
+    Ok(m)
+}
+
+/// Converts interpolated text to the probe's types and records the options' secrets.
+fn finish_options(entry: &ProbeEntry, m: &mut Options, redactor: &mut Redactor) {
+    coerce_object(m, entry.options());
+    for (k, v) in m.iter() {
+        collect_secrets(v, entry.is_secret_option(k) || is_secret_name(k), redactor);
+    }
+    for s in entry.secrets(m) {
+        redactor.add(&s);
+    }
+}
+
+/// Fills in an item's `${captures.…}` from `lookup` (the values captured so far in
+/// this run), then converts, checks and records secrets as the plan does for other
+/// options. The secrets go to `redactor`. The runner calls this when the item starts.
+pub fn bind_captures(
+    entry: &ProbeEntry,
+    item: &PlannedItem,
+    lookup: &dyn Fn(&CaptureRef) -> Option<Value>,
+    redactor: &mut Redactor,
+) -> Result<Options, BindError> {
+    let mut m = item.options.clone().map_err(BindError::Invalid)?;
+    if item.slots.is_empty() {
+        return Ok(m);
+    }
+    let mut root = Value::Object(std::mem::take(&mut m));
+    for slot in &item.slots {
+        let value =
+            template::interpolate_captures(&slot.segments, lookup).map_err(|e| match e {
+                CaptureError::Missing(c) => BindError::Missing(c),
+            })?;
+        if let Some(at) = root.pointer_mut(&slot.pointer) {
+            *at = value;
+        }
+    }
+    let Value::Object(mut m) = root else {
+        return Err(BindError::Invalid(
+            "options did not resolve to a table".into(),
+        ));
+    };
+    finish_options(entry, &mut m, redactor);
+    if let Some(p) = entry.check(&m).into_iter().next() {
+        return Err(BindError::Invalid(
+            crate::probe::Failure::options(p).reason(),
+        ));
     }
     Ok(m)
 }
@@ -326,19 +460,29 @@ pub fn plan(
                 )),
             }
         }
+        let mut slots = Vec::new();
         let options = match &item.check {
             Check::Manual => Ok(Options::new()),
             Check::Probe { probe, options, .. } => match catalog.get(probe) {
-                Some(entry) => resolve_options(entry, options, &mut resolver),
+                Some(entry) => resolve_options(entry, options, &mut resolver, &mut slots),
                 None => Err(format!("probe \"{probe}\" is not in this build")),
             },
         };
+        for c in &item.reads_captures {
+            if !selected.iter().any(|s| s.id == c.item) {
+                notes.push(format!(
+                    "item \"{}\" reads `{c}`, but \"{}\" is not in this run: it will be skipped",
+                    item.id, c.item
+                ));
+            }
+        }
         items.push(PlannedItem {
             item: (*item).clone(),
             timeout: item.timeout.unwrap_or(default_timeout),
             options,
             needs,
             attestation: None,
+            slots,
         });
     }
     for v in vars.values() {

@@ -1,7 +1,9 @@
-//! `${name}` and `${env:NAME}` interpolation.
+//! `${name}`, `${env:NAME}` and `${captures.ITEM.NAME}` interpolation.
 //!
 //! Values read from the environment are secrets: the resolver records each one so the
 //! redactor can mask it wherever it ends up (reasons, facts, reports, history).
+//! Captures are only known while a run goes: the plan keeps them as segments and the
+//! runner fills them in with [`interpolate_captures`] when the reading item starts.
 
 /// One piece of a string with placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +14,27 @@ pub enum Segment {
     Var(String),
     /// `${env:NAME}`: a process environment variable, always a secret.
     Env(String),
+    /// `${captures.ITEM.NAME}`: a value captured by another item of the same run.
+    Capture(CaptureRef),
 }
+
+/// `${captures.ITEM.NAME}`: which item captured the value, and under which name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CaptureRef {
+    /// The capturing item's id (it may hold dots).
+    pub item: String,
+    /// The capture's name (the last dot-separated part).
+    pub name: String,
+}
+
+impl std::fmt::Display for CaptureRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "${{captures.{}.{}}}", self.item, self.name)
+    }
+}
+
+/// The prefix that makes a placeholder a capture.
+pub const CAPTURES: &str = "captures.";
 
 /// Splits `text` into segments; the error describes a malformed placeholder.
 pub fn parse(text: &str) -> Result<Vec<Segment>, String> {
@@ -41,6 +63,8 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, String> {
                     ));
                 }
                 out.push(Segment::Env(env.to_string()));
+            } else if let Some(rest) = name.strip_prefix(CAPTURES) {
+                out.push(Segment::Capture(capture_ref(rest)?));
             } else {
                 if !valid_name(name) {
                     return Err(format!(
@@ -60,6 +84,42 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, String> {
         out.push(Segment::Literal(lit));
     }
     Ok(out)
+}
+
+/// `ITEM.NAME` after `captures.`: the name is the last dot-separated part.
+fn capture_ref(rest: &str) -> Result<CaptureRef, String> {
+    let shape = "write ${captures.ITEM_ID.NAME}, e.g. ${captures.auth.token.token}";
+    let Some((item, name)) = rest.rsplit_once('.') else {
+        return Err(format!("`${{captures.{rest}}}` names no capture: {shape}"));
+    };
+    if item.is_empty() || !item.chars().all(is_id_char) {
+        return Err(format!(
+            "`${{captures.{rest}}}`: \"{item}\" is not an item id: {shape}"
+        ));
+    }
+    if !valid_capture_name(name) {
+        return Err(format!(
+            "`${{captures.{rest}}}`: \"{name}\" is not a capture name (letters, digits, `_`, `-`): {shape}"
+        ));
+    }
+    Ok(CaptureRef {
+        item: item.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// Characters an item id may use.
+pub fn is_id_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/')
+}
+
+/// Whether `name` can name a capture: it is the last dot-separated part of a
+/// `${captures.…}` placeholder, so it holds no dot.
+pub fn valid_capture_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
 }
 
 fn valid_name(name: &str) -> bool {
@@ -83,6 +143,56 @@ pub fn var_refs(text: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The capture placeholders a string holds.
+pub fn capture_refs(text: &str) -> Vec<CaptureRef> {
+    parse(text)
+        .map(|segs| {
+            segs.into_iter()
+                .filter_map(|s| match s {
+                    Segment::Capture(c) => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Why captures could not be filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureError {
+    /// No value was captured under this reference (its item did not pass, or is not
+    /// in the run): the reading item is skipped.
+    Missing(CaptureRef),
+}
+
+/// Fills segments whose variables are already resolved: literals as written and
+/// captures from `lookup`. A lone capture keeps its value's type (a number stays a
+/// number), as a lone `${var}` does.
+pub fn interpolate_captures(
+    segments: &[Segment],
+    lookup: &dyn Fn(&CaptureRef) -> Option<serde_json::Value>,
+) -> Result<serde_json::Value, CaptureError> {
+    use serde_json::Value;
+    let get = |c: &CaptureRef| lookup(c).ok_or_else(|| CaptureError::Missing(c.clone()));
+    if let [Segment::Capture(c)] = segments {
+        return get(c);
+    }
+    let mut out = String::new();
+    for seg in segments {
+        match seg {
+            Segment::Literal(l) => out.push_str(l),
+            Segment::Capture(c) => match get(c)? {
+                Value::String(s) => out.push_str(&s),
+                other => out.push_str(&other.to_string()),
+            },
+            // The plan resolved these before; written back as they were.
+            Segment::Var(v) => out.push_str(&format!("${{{v}}}")),
+            Segment::Env(e) => out.push_str(&format!("${{env:{e}}}")),
+        }
+    }
+    Ok(Value::String(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +209,46 @@ mod tests {
                 Segment::Literal("&${raw}$5".into()),
             ]
         );
+    }
+
+    #[test]
+    fn captures_name_the_item_and_the_last_part() {
+        let s = parse("Bearer ${captures.auth.token.access}").unwrap();
+        assert_eq!(
+            s,
+            vec![
+                Segment::Literal("Bearer ".into()),
+                Segment::Capture(CaptureRef {
+                    item: "auth.token".into(),
+                    name: "access".into()
+                }),
+            ]
+        );
+        assert_eq!(
+            capture_refs("${captures.a/b:c.x-1}"),
+            vec![CaptureRef {
+                item: "a/b:c".into(),
+                name: "x-1".into()
+            }]
+        );
+        for bad in [
+            "${captures.}",
+            "${captures.x}",
+            "${captures..x}",
+            "${captures.a.}",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let segs = parse("${captures.a.n}").unwrap();
+        let got = interpolate_captures(&segs, &|_| Some(serde_json::json!(42))).unwrap();
+        assert_eq!(got, serde_json::json!(42));
+        let segs = parse("id=${captures.a.n};").unwrap();
+        let got = interpolate_captures(&segs, &|_| Some(serde_json::json!(42))).unwrap();
+        assert_eq!(got, serde_json::json!("id=42;"));
+        assert!(matches!(
+            interpolate_captures(&segs, &|_| None),
+            Err(CaptureError::Missing(c)) if c.item == "a"
+        ));
     }
 
     #[test]

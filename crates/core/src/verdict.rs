@@ -78,16 +78,27 @@ impl Outcome {
     }
 }
 
+/// What expressions read: the vars by bare name, the facts (which win over a var of
+/// the same name; the loader rejects such a read), and `vars` (every var as a string).
+pub fn scope(
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+) -> serde_json::Map<String, Value> {
+    let mut scope = vars.clone();
+    for (k, v) in facts {
+        scope.insert(k.clone(), v.clone());
+    }
+    scope.insert(crate::expect::VARS.into(), crate::expect::vars_scope(vars));
+    scope
+}
+
 /// Judges facts against expectations: status, reason and per-expectation results.
 pub fn judge(
     expect: &[Expectation],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
 ) -> (Status, Option<String>, Vec<ExpectationResult>) {
-    let mut scope = vars.clone();
-    for (k, v) in facts {
-        scope.insert(k.clone(), v.clone());
-    }
+    let scope = scope(facts, vars);
     let mut results = Vec::with_capacity(expect.len());
     let mut fails = Vec::new();
     let mut errors = Vec::new();
@@ -120,6 +131,41 @@ pub fn judge(
     } else {
         (Status::Pass, None, results)
     }
+}
+
+/// Takes an item's captures from an attempt's facts: the values that could be taken,
+/// and — when one could not (a missing key, an evaluation error, null) — why, naming
+/// the capture. A passing attempt whose capture could not be taken fails.
+pub fn take_captures(
+    captures: &[crate::checklist::Capture],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+) -> (serde_json::Map<String, Value>, Option<String>) {
+    let mut taken = serde_json::Map::new();
+    let mut problems = Vec::new();
+    if captures.is_empty() {
+        return (taken, None);
+    }
+    let scope = scope(facts, vars);
+    for c in captures {
+        match c.expr.evaluate(&scope) {
+            Ok(Value::Null) => problems.push(format!(
+                "capture `{}` ({}) was null",
+                c.name,
+                c.expr.source()
+            )),
+            Ok(v) => {
+                taken.insert(c.name.clone(), v);
+            }
+            Err(why) => problems.push(format!(
+                "capture `{}` ({}) could not be taken: {why}",
+                c.name,
+                c.expr.source()
+            )),
+        }
+    }
+    let problem = (!problems.is_empty()).then(|| problems.join("; "));
+    (taken, problem)
 }
 
 /// GO or NO-GO.

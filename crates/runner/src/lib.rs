@@ -5,17 +5,26 @@
 //! per-host one (`per_host`). Each attempt is bounded by the item's timeout and runs in
 //! a task of its own, so a hanging target or a panicking probe only affects its item.
 //! The runner never prints: it reports progress through [`Event`]s.
+//!
+//! Captures (`capture = { name = "CEL" }`) are taken from the attempt that passed and
+//! kept for the run; an item that reads them has its options bound by core
+//! ([`preflight_core::plan::bind_captures`]) when it starts, after its `needs`. Every
+//! captured value that is not `public` joins the run's redactor, so it is masked in
+//! every outcome.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use preflight_core::attest::Standing;
-use preflight_core::verdict::{ExpectationResult, judge};
+use preflight_core::checklist::Capture;
+use preflight_core::plan::{BindError, bind_captures};
+use preflight_core::verdict::{ExpectationResult, judge, take_captures};
 use preflight_core::{
-    Blame, Catalog, Check, Context, Observer, Outcome, Plan, PlannedItem, Status,
+    Blame, Catalog, Check, Context, Observer, Outcome, Plan, PlannedItem, Redactor, Status,
 };
 pub use preflight_model::RunResult;
+use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 pub use tokio_util::sync::CancellationToken;
@@ -47,6 +56,28 @@ struct Shared {
     done: Vec<watch::Sender<Option<Status>>>,
     events: EventSink,
     cancel: CancellationToken,
+    /// The plan's secrets plus every captured value that is not public.
+    redactor: Mutex<Redactor>,
+    /// What each passed item captured, by item id.
+    captured: Mutex<HashMap<String, Map<String, Value>>>,
+}
+
+impl Shared {
+    fn redactor(&self) -> std::sync::MutexGuard<'_, Redactor> {
+        self.redactor.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Masks the values an item captured (unless public), wherever they show up.
+    fn mask_captured(&self, captures: &[Capture], taken: &Map<String, Value>) {
+        let mut r = self.redactor();
+        for c in captures.iter().filter(|c| !c.public) {
+            match taken.get(&c.name) {
+                Some(Value::String(s)) => r.add(s),
+                Some(Value::Null) | None => {}
+                Some(other) => r.add(&other.to_string()),
+            }
+        }
+    }
 }
 
 /// Runs every item of `plan`. Cancelling `cancel` stops new work and reports the
@@ -67,6 +98,8 @@ pub async fn run(
         events: Arc::new(events),
         cancel,
         catalog,
+        redactor: Mutex::new(plan.redactor.clone()),
+        captured: Mutex::new(HashMap::new()),
         plan,
     });
     let mut set = JoinSet::new();
@@ -97,7 +130,7 @@ pub async fn run(
                 )
             }
         };
-        let outcome = redact(&shared.plan, outcome);
+        let outcome = redact(&shared.redactor(), outcome);
         shared.done[i].send_replace(Some(outcome.status));
         (shared.events)(Event::Finished {
             index: i,
@@ -105,13 +138,18 @@ pub async fn run(
         });
         outcomes[i] = Some(outcome);
     }
+    // Values captured after an item finished are masked in it too.
+    let redactor = shared.redactor().clone();
     RunResult {
         outcomes: outcomes
             .into_iter()
             .map(|o| {
-                o.unwrap_or_else(|| {
-                    Outcome::without_attempt(Status::Error, Some("no result".into()))
-                })
+                redact(
+                    &redactor,
+                    o.unwrap_or_else(|| {
+                        Outcome::without_attempt(Status::Error, Some("no result".into()))
+                    }),
+                )
             })
             .collect(),
         started_at,
@@ -120,8 +158,7 @@ pub async fn run(
     }
 }
 
-fn redact(plan: &Plan, mut o: Outcome) -> Outcome {
-    let r = &plan.redactor;
+fn redact(r: &Redactor, mut o: Outcome) -> Outcome {
     o.reason = o.reason.map(|t| r.text(&t));
     o.facts = o.facts.map(|f| r.json(&f));
     for e in &mut o.expectations {
@@ -181,17 +218,43 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
         }
         Check::Probe { probe, expect, .. } => (probe, expect),
     };
-    let options = match &item.options {
-        Ok(o) => o,
-        Err(reason) => return Outcome::without_attempt(Status::Error, Some(reason.clone())),
-    };
+    if let Err(reason) = &item.options {
+        return Outcome::without_attempt(Status::Error, Some(reason.clone()));
+    }
     let Some(p) = sh.catalog.get(probe) else {
         return Outcome::without_attempt(
             Status::Error,
             Some(format!("probe \"{probe}\" is not in this build")),
         );
     };
-    let observer = match p.prepare(options, &Context::new(item.timeout)) {
+    let options = {
+        let captured = sh.captured.lock().unwrap_or_else(|p| p.into_inner());
+        let lookup = |c: &preflight_core::template::CaptureRef| {
+            captured.get(&c.item).and_then(|m| m.get(&c.name)).cloned()
+        };
+        let mut secrets = Redactor::default();
+        let bound = bind_captures(p, item, &lookup, &mut secrets);
+        drop(captured);
+        sh.redactor().extend(&secrets);
+        match bound {
+            Ok(o) => o,
+            Err(BindError::Invalid(reason)) => {
+                return Outcome::without_attempt(Status::Error, Some(reason));
+            }
+            Err(BindError::Missing(c)) => {
+                let why = if sh.plan.items.iter().any(|p| p.item.id == c.item) {
+                    "which did not pass"
+                } else {
+                    "which is not in this run"
+                };
+                return Outcome::without_attempt(
+                    Status::Skip,
+                    Some(format!("reads `{c}` of \"{}\", {why}", c.item)),
+                );
+            }
+        }
+    };
+    let observer = match p.prepare(&options, &Context::new(item.timeout)) {
         Ok(o) => o,
         Err(f) => {
             let status = if f.is_target() {
@@ -215,7 +278,7 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             let offset = t0.elapsed();
             let wall = SystemTime::now();
             attempts += 1;
-            last = attempt(sh, &observer, item.timeout, expect).await;
+            last = attempt(sh, &observer, item.timeout, expect, &spec.capture).await;
             if last.0 != Status::Pass {
                 let reason = format!(
                     "held for {} of the {} window, then sample {attempts} of {total} (at +{}, {}) failed: {}",
@@ -240,6 +303,7 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             let next = (every * attempts).min(hold);
             tokio::time::sleep_until((t0 + next).into()).await;
         }
+        keep_captures(sh, spec, last.4);
         return Outcome {
             status: Status::Pass,
             reason: None,
@@ -253,8 +317,8 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
     let mut backoff = Duration::from_millis(200);
     loop {
         attempts += 1;
-        let (status, mut reason, expectations, facts) =
-            attempt(sh, &observer, item.timeout, expect).await;
+        let (status, mut reason, expectations, facts, taken) =
+            attempt(sh, &observer, item.timeout, expect, &spec.capture).await;
         let more_retries = attempts <= spec.retries;
         let more_within = within_end.is_some_and(|end| Instant::now() + backoff < end);
         if status == Status::Pass || !(more_retries || more_within) {
@@ -271,6 +335,8 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
                         reason.unwrap_or_default()
                     ));
                 }
+            } else {
+                keep_captures(sh, spec, taken);
             }
             return Outcome {
                 status,
@@ -384,11 +450,24 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// Keeps what the attempt that passed captured, for the items that read it.
+fn keep_captures(sh: &Shared, spec: &preflight_core::Item, taken: Map<String, Value>) {
+    if spec.capture.is_empty() {
+        return;
+    }
+    sh.captured
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(spec.id.clone(), taken);
+}
+
+/// Status, reason, expectation results, facts, and what was captured.
 type Attempt = (
     Status,
     Option<String>,
     Vec<ExpectationResult>,
     Option<serde_json::Value>,
+    Map<String, Value>,
 );
 
 async fn attempt(
@@ -396,6 +475,7 @@ async fn attempt(
     observer: &Arc<dyn Observer>,
     timeout: Duration,
     expect: &[preflight_core::expect::Expectation],
+    captures: &[Capture],
 ) -> Attempt {
     let host_sem = observer.host().map(|h| {
         let mut hosts = sh.hosts.lock().unwrap_or_else(|p| p.into_inner());
@@ -417,27 +497,39 @@ async fn attempt(
             Some(format!("timed out after {}", fmt_dur(timeout))),
             vec![],
             None,
+            Map::new(),
         ),
         Ok(Err(e)) => (
             Status::Error,
             Some(format!("probe crashed: {}", panic_text(e))),
             vec![],
             None,
+            Map::new(),
         ),
         Ok(Ok(Err(f))) => {
             let status = match f.blame() {
                 Blame::Target => Status::Fail,
                 Blame::Checker => Status::Error,
             };
-            (status, Some(f.reason()), vec![], None)
+            (status, Some(f.reason()), vec![], None, Map::new())
         }
         Ok(Ok(Ok(facts))) => {
-            let (status, reason, results) = judge(expect, &facts, &sh.plan.vars);
+            let (mut status, mut reason, results) = judge(expect, &facts, &sh.plan.vars);
+            let (taken, problem) = take_captures(captures, &facts, &sh.plan.vars);
+            // Masked even when the attempt fails: its facts hold the value too.
+            sh.mask_captured(captures, &taken);
+            if status == Status::Pass
+                && let Some(p) = problem
+            {
+                status = Status::Fail;
+                reason = Some(p);
+            }
             (
                 status,
                 reason,
                 results,
                 Some(serde_json::Value::Object(facts)),
+                taken,
             )
         }
     }

@@ -30,6 +30,8 @@ struct ScriptOptions {
     mode: Option<String>,
     /// The host it counts against.
     host: Option<String>,
+    /// Reported back as the `echo` fact.
+    echo: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,13 +57,19 @@ struct ScriptObserver {
     host: Option<String>,
     in_flight: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    echo: Option<String>,
+    attempts: AtomicUsize,
 }
 
 impl Probe for ScriptProbe {
     type Options = ScriptOptions;
     const NAME: &'static str = "script";
     const SUMMARY: &'static str = "scripted observations";
-    const FACTS: &'static [Fact] = &[Fact::new("ok", FactType::Bool, "the scripted result")];
+    const FACTS: &'static [Fact] = &[
+        Fact::new("ok", FactType::Bool, "the scripted result"),
+        Fact::new("n", FactType::Integer, "which attempt of the item this is"),
+        Fact::new("echo", FactType::String, "the `echo` option").nullable(),
+    ];
     const EXAMPLE: &'static str = "";
     fn default_expect(_: &Options) -> Vec<String> {
         vec!["ok".into()]
@@ -73,6 +81,8 @@ impl Probe for ScriptProbe {
             host: o.host,
             in_flight: self.in_flight.clone(),
             peak: self.peak.clone(),
+            echo: o.echo,
+            attempts: AtomicUsize::new(0),
         }))
     }
 }
@@ -87,13 +97,17 @@ impl Observer for ScriptObserver {
             self.peak.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(self.sleep).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let n = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
             match self.mode.as_str() {
                 "panic" => panic!("scripted panic"),
                 "refused" => Err(ScriptError::Refused.into()),
                 "bug" => Err(ScriptError::Bug.into()),
                 m => {
                     let mut f = Facts::new();
-                    f.insert("ok".into(), json!(m == "pass"));
+                    // `flaky` fails its first attempt only.
+                    f.insert("ok".into(), json!(m == "pass" || (m == "flaky" && n > 1)));
+                    f.insert("n".into(), json!(n));
+                    f.insert("echo".into(), json!(self.echo));
                     Ok(f)
                 }
             }
@@ -292,4 +306,118 @@ fn budgets_account_for_hold_windows_and_needs() {
     // Two retries: three 2 s attempts plus 200 ms and 400 ms of backoff.
     assert_eq!(item_budget(&plan.items[1]), Duration::from_millis(6600));
     assert_eq!(plan_budget(&plan), Duration::from_millis(908_600));
+}
+
+fn outcome<'a>(plan: &Plan, r: &'a RunResult, id: &str) -> &'a Outcome {
+    let i = plan.items.iter().position(|p| p.item.id == id).expect("id");
+    &r.outcomes[i]
+}
+
+#[test]
+fn captures_of_the_passing_attempt_reach_the_items_that_need_them_masked() {
+    let text = [
+        item(
+            "auth.login",
+            "mode = \"flaky\"\nretries = 2\necho = \"tok\"\ncapture = { token = \"echo + '-s3cr3t-' + string(n)\", attempt = \"n\" }\npublic = [\"attempt\"]",
+        ),
+        item(
+            "me",
+            "needs = [\"auth.login\"]\necho = \"Bearer ${captures.auth.login.token}\"\nexpect = [\"echo == 'Bearer tok-s3cr3t-2'\"]",
+        ),
+        item(
+            "leaky",
+            "needs = [\"auth.login\"]\necho = \"got ${captures.auth.login.token} on attempt ${captures.auth.login.attempt}\"\nexpect = [\"echo == 'nothing'\"]",
+        ),
+        item("typed", "needs = [\"auth.login\"]\nsleep_ms = \"${captures.auth.login.attempt}\""),
+    ]
+    .concat();
+    let (plan, r) = run_text(&text, Arc::default());
+    let login = outcome(&plan, &r, "auth.login");
+    assert_eq!((login.status, login.attempts), (Status::Pass, 2));
+    // The value of the second attempt, the one that passed.
+    assert_eq!(status(&plan, &r, "me"), (Status::Pass, None));
+    let leaky = outcome(&plan, &r, "leaky");
+    assert_eq!(leaky.status, Status::Fail);
+    assert_eq!(
+        leaky.reason.as_deref(),
+        Some("echo == 'nothing' — echo was \"got **** on attempt 2\"")
+    );
+    assert_eq!(
+        leaky.facts.as_ref().expect("facts")["echo"],
+        "got **** on attempt 2"
+    );
+    // A lone capture keeps its type and is converted like any option.
+    assert_eq!(status(&plan, &r, "typed").0, Status::Pass);
+    for o in &r.outcomes {
+        let all = format!("{:?} {:?}", o.reason, o.facts);
+        assert!(!all.contains("s3cr3t"), "{all}");
+    }
+}
+
+#[test]
+fn a_capture_that_cannot_be_taken_fails_its_item_and_skips_the_readers() {
+    let text = [
+        item("a", "capture = { t = \"echo\" }"),
+        item("b", "needs = [\"a\"]\necho = \"${captures.a.t}\""),
+        item(
+            "c",
+            "mode = \"fail\"\necho = \"x\"\ncapture = { t = \"echo\" }",
+        ),
+        item("d", "needs = [\"c\"]\necho = \"${captures.c.t}\""),
+        item("e", "echo = \"e\"\ncapture = { t = \"echo\" }"),
+        item("f", "needs = [\"e\"]\nsleep_ms = \"${captures.e.t}\""),
+    ]
+    .concat();
+    let (plan, r) = run_text(&text, Arc::default());
+    assert_eq!(
+        status(&plan, &r, "a"),
+        (Status::Fail, Some("capture `t` (echo) was null".into()))
+    );
+    assert_eq!(
+        status(&plan, &r, "b"),
+        (
+            Status::Skip,
+            Some("needs \"a\", which did not pass (fail)".into())
+        )
+    );
+    assert_eq!(status(&plan, &r, "c").0, Status::Fail);
+    assert_eq!(status(&plan, &r, "d").0, Status::Skip);
+    // Bound options that do not fit the probe make the reader an error.
+    let (st, reason) = status(&plan, &r, "f");
+    assert_eq!(st, Status::Error, "{reason:?}");
+    assert!(reason.unwrap_or_default().contains("sleep_ms"));
+}
+
+#[test]
+fn a_capture_of_an_item_left_out_of_the_run_skips_the_reader() {
+    let text = [
+        item("a", "echo = \"v\"\ncapture = { t = \"echo\" }"),
+        item("b", "needs = [\"a\"]\necho = \"${captures.a.t}\""),
+    ]
+    .concat();
+    let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
+    let list = checklist::parse("t.toml", &text, &[], &catalog).expect("valid");
+    let env = |_: &str| None;
+    let mut req = PlanRequest::with_env(&env);
+    req.selection.only = vec!["b".into()];
+    let plan = plan::plan(&list, &catalog, &req).expect("plan");
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("reads `${captures.a.t}`, but \"a\" is not in this run")),
+        "{:?}",
+        plan.notes
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let r = rt.block_on(run(plan.clone(), catalog, |_| {}, CancellationToken::new()));
+    assert_eq!(
+        status(&plan, &r, "b"),
+        (
+            Status::Skip,
+            Some("reads `${captures.a.t}` of \"a\", which is not in this run".into())
+        )
+    );
 }

@@ -1,7 +1,9 @@
 //! The testbed's HTTP API: health, build info, chosen statuses, delays, security
-//! headers, large bodies, redirect chains and loops, a request that never gets an
-//! answer, endpoints that fail a set number of times, and `/metrics` in the Prometheus
-//! text format.
+//! headers, large bodies, redirect chains and loops, a redirect to any URL, a request
+//! that never gets an answer, endpoints that fail a set number of times, `/metrics` in
+//! the Prometheus text format, a Prometheus query API as a proxy in front of it may
+//! answer (`/prom/MODE`), and an OAuth token endpoint with an API behind it
+//! ([`crate::oauth`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -23,6 +25,8 @@ pub struct State {
     flaky: Mutex<HashMap<String, u32>>,
     /// Responses served so far, by status code, for `/metrics`.
     served: Mutex<std::collections::BTreeMap<u16, u64>>,
+    /// Tokens of `/oauth/token`.
+    pub tokens: crate::oauth::Tokens,
 }
 
 fn builder() -> auto::Builder<TokioExecutor> {
@@ -182,6 +186,32 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infal
             Err(_) => text(StatusCode::BAD_REQUEST, "bad count"),
         },
         ["redirect-loop"] => redirect("/redirect-loop"),
+        ["redirect-to"] => match q.get("url") {
+            Some(to) if to.parse::<hyper::header::HeaderValue>().is_ok() => redirect(to),
+            _ => text(StatusCode::BAD_REQUEST, "redirect-to?url=…"),
+        },
+        ["prom", mode, "api", "v1", "query"] => prom_proxy(mode),
+        ["oauth", "token"] => {
+            let method = req.method().clone();
+            let auth = header(&req, "authorization");
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let (status, v) = crate::oauth::token(&state.tokens, &method, auth.as_deref(), &body);
+            let mut r = json_resp(status, v);
+            r.headers_mut()
+                .insert("cache-control", "no-store".parse().expect("static header"));
+            r
+        }
+        ["api", "me"] | ["api", "admin", "users"] => {
+            let auth = header(&req, "authorization");
+            let which = parts.last().copied().unwrap_or_default();
+            let (status, v) = crate::oauth::protected(&state.tokens, which, auth.as_deref());
+            json_resp(status, v)
+        }
         ["hang"] => {
             std::future::pending::<()>().await;
             text(StatusCode::OK, "unreachable")
@@ -302,6 +332,37 @@ fn metrics(state: &State) -> Resp {
             .expect("static header"),
     );
     r
+}
+
+fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// A Prometheus query API as a proxy in front of several (Thanos, Cortex) answers:
+/// `error200` reports a failed query with HTTP 200; `partial` answers with the series
+/// it has and a warning that a store did not answer; anything else a whole answer.
+fn prom_proxy(mode: &str) -> Resp {
+    let series = json!([{"metric": {"job": "api"}, "value": [1_700_000_000.0, "1"]}]);
+    match mode {
+        "error200" => json_resp(
+            StatusCode::OK,
+            json!({"status": "error", "errorType": "execution",
+                   "error": "expanding series: context deadline exceeded"}),
+        ),
+        "partial" => json_resp(
+            StatusCode::OK,
+            json!({"status": "success",
+                   "data": {"resultType": "vector", "result": series},
+                   "warnings": ["partial response: store 10.0.0.3:10901 (eu-west) unavailable"]}),
+        ),
+        _ => json_resp(
+            StatusCode::OK,
+            json!({"status": "success", "data": {"resultType": "vector", "result": series}}),
+        ),
+    }
 }
 
 fn redirect(to: &str) -> Resp {

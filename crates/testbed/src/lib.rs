@@ -4,7 +4,9 @@
 //! a CA and a leaf certificate (rcgen), an HTTPS API (hyper + rustls, HTTP/1.1 and
 //! HTTP/2), the same API on plain HTTP, a port that accepts and never answers, and a
 //! port that is closed. Nothing listens beyond loopback. Webhook receivers that verify
-//! each provider's signature scheme live under `/wh/` on the API ([`webhooks`]).
+//! each provider's signature scheme live under `/wh/` on the API ([`webhooks`]); an
+//! OAuth client-credentials token endpoint and an API that wants its bearer, too
+//! ([`oauth`]).
 //! Authoritative DNS for `demo.test.` (hickory-server) with a stale secondary and a
 //! silent port ([`dns`]).
 //!
@@ -18,6 +20,7 @@
 mod api;
 mod certs;
 pub mod dns;
+pub mod oauth;
 pub mod postgres;
 mod tls;
 pub mod webhooks;
@@ -62,6 +65,7 @@ pub struct Testbed {
     tasks: Vec<JoinHandle<()>>,
     tls: TlsListeners,
     dns: dns::DnsServers,
+    state: Arc<api::State>,
 }
 
 impl Testbed {
@@ -88,7 +92,7 @@ impl Testbed {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(pki.server_config()?));
         let tasks = vec![
             tokio::spawn(api::serve_tls(https_l, acceptor, state.clone())),
-            tokio::spawn(api::serve_plain(http_l, state)),
+            tokio::spawn(api::serve_plain(http_l, state.clone())),
             tokio::spawn(api::serve_silence(hang_l)),
         ];
         let tls = TlsListeners::start(&pki).await?;
@@ -104,7 +108,13 @@ impl Testbed {
             tasks,
             tls,
             dns,
+            state,
         })
+    }
+
+    /// Every token `/oauth/token` has issued so far, oldest first.
+    pub fn oauth_tokens(&self) -> Vec<String> {
+        self.state.tokens.issued()
     }
 
     /// `https://127.0.0.1:PORT` — the API over TLS (certificate from [`Testbed::ca_path`]).
@@ -166,6 +176,8 @@ impl Testbed {
             ),
             ("wh_sumsub_secret".into(), webhooks::SUMSUB_SECRET.into()),
             ("wh_hmac_secret".into(), webhooks::HMAC_SECRET.into()),
+            ("oauth_client_id".into(), oauth::CLIENT_ID.into()),
+            ("oauth_client_secret".into(), oauth::CLIENT_SECRET.into()),
         ]);
         vars
     }

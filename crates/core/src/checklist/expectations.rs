@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::loader::Loader;
-use crate::expect::Expectation;
+use crate::expect::{Expectation, VARS};
 use crate::names::suggest;
 use crate::probe::{Options, ProbeEntry};
 use crate::tree::{Key, Node, NodeValue};
@@ -44,7 +44,7 @@ pub(super) fn load(
                 Some("write a CEL expression, e.g. \"status == 200 && latency_ms < 500\"".into()),
             ),
             Ok(exp) => {
-                check_names(l, it, probe, &exp, &span);
+                check_names(l, it, probe, &exp, &span, "expect");
                 out.push(exp);
             }
         }
@@ -52,48 +52,86 @@ pub(super) fn load(
     out
 }
 
-/// Every top-level name must be a fact of the probe or a var.
-fn check_names(
+/// Every top-level name must be a fact of the probe, a var by its bare name, or
+/// `vars` (`vars.NAME` of a known var); a bare name that is both a fact and a var is
+/// ambiguous.
+pub(super) fn check_names(
     l: &mut Loader<'_>,
     it: Option<&str>,
     probe: &ProbeEntry,
     exp: &Expectation,
     span: &Range<usize>,
+    field: &str,
 ) {
     let facts: Vec<&str> = probe.facts().iter().map(|f| f.name).collect();
-    let unknown: Vec<String> = exp
-        .names()
-        .filter(|n| !facts.contains(n) && !l.known_vars.contains(*n))
-        .map(str::to_string)
-        .collect();
-    for u in unknown {
-        let hint = match suggest(&u, facts.iter().copied()) {
-            Some(s) => format!(
-                "did you mean `{s}`? {} facts: {}",
-                probe.name(),
-                facts.join(", ")
-            ),
-            None => format!(
-                "{} facts: {}; vars: {}",
-                probe.name(),
-                facts.join(", "),
-                if l.known_vars.is_empty() {
-                    "none".to_string()
-                } else {
-                    l.known_vars.iter().cloned().collect::<Vec<_>>().join(", ")
-                }
-            ),
-        };
-        l.problem(
-            span.clone(),
-            it,
-            Some("expect"),
-            format!(
-                "`{}` reads `{u}`, which is neither a {} fact nor a var",
-                exp.source(),
-                probe.name()
-            ),
-            Some(hint),
-        );
+    let vars_list = || {
+        if l.known_vars.is_empty() {
+            "none".to_string()
+        } else {
+            l.known_vars.iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    };
+    let mut problems: Vec<(String, String)> = Vec::new();
+    for name in exp.names() {
+        let is_fact = facts.contains(&name);
+        let is_var = l.known_vars.contains(name);
+        if name == VARS && !is_fact {
+            continue;
+        }
+        if is_fact && is_var {
+            problems.push((
+                format!(
+                    "`{}` reads `{name}`, which is both a {} fact and a var",
+                    exp.source(),
+                    probe.name()
+                ),
+                format!(
+                    "the bare name reads the fact; rename the var `{name}` (and read vars as vars.NAME)"
+                ),
+            ));
+        } else if !is_fact && !is_var {
+            let hint = match suggest(name, facts.iter().copied()) {
+                Some(s) => format!(
+                    "did you mean `{s}`? {} facts: {}",
+                    probe.name(),
+                    facts.join(", ")
+                ),
+                None => format!(
+                    "{} facts: {}; vars (read as vars.NAME): {}",
+                    probe.name(),
+                    facts.join(", "),
+                    vars_list()
+                ),
+            };
+            problems.push((
+                format!(
+                    "`{}` reads `{name}`, which is neither a {} fact nor a var",
+                    exp.source(),
+                    probe.name()
+                ),
+                hint,
+            ));
+        }
+    }
+    if !facts.contains(&VARS) {
+        for var in exp.var_reads() {
+            if l.known_vars.contains(var) {
+                continue;
+            }
+            let hint = match suggest(var, l.known_vars.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `vars.{s}`? vars: {}", vars_list()),
+                None => format!(
+                    "define it under [vars] or pass --var {var}=…; vars: {}",
+                    vars_list()
+                ),
+            };
+            problems.push((
+                format!("`{}` reads `vars.{var}`, which is not a var", exp.source()),
+                hint,
+            ));
+        }
+    }
+    for (message, hint) in problems {
+        l.problem(span.clone(), it, Some(field), message, Some(hint));
     }
 }

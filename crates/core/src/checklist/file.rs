@@ -157,6 +157,14 @@ pub struct ItemTable {
     /// No probe: done only when a person attests it.
     #[serde(default)]
     pub manual: bool,
+    /// Values to keep when the item passes, `name = "CEL over its facts"` (e.g.
+    /// `token = "json.access_token"`); an item that `needs` this one reads them as
+    /// `${captures.ID.name}` in its options. Secrets unless listed in `public`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// Captured names that are not secrets: shown as they are in reports.
+    #[serde(default)]
+    pub public: Vec<String>,
 }
 
 /// Every key an item accepts besides its probe's options.
@@ -170,7 +178,7 @@ pub fn item_keys() -> Vec<&'static str> {
 }
 
 /// Keys a manual item cannot have.
-pub const PROBE_ONLY_KEYS: &[&str] = &["probe", "expect"];
+pub const PROBE_ONLY_KEYS: &[&str] = &["probe", "expect", "capture", "public"];
 
 /// `[notify]`: where to send a run's outcome, and when.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

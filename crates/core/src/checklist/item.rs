@@ -3,15 +3,24 @@
 use std::ops::Range;
 
 use super::file::{ItemTable, PROBE_ONLY_KEYS, probe_item_shape, shapes};
-use super::loader::{Loader, read_table};
-use super::{Check, Item, expectations, options};
+use super::loader::{CaptureRead, Loader, read_table};
+use super::{Check, Item, captures, expectations, options};
 use crate::names::one_of;
 use crate::schema::check::check_table;
+use crate::template::CaptureRef;
 use crate::tree::{Key, Node};
 
-/// Loads one item; `None` when it has no usable id. Also returns the span of its
-/// `needs`, for problems found once every item is known.
-pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Range<usize>>)> {
+/// An item as loaded, with the spans of what is checked once every item is known.
+pub(super) struct Loaded {
+    pub item: Item,
+    /// Where its `needs` is written.
+    pub needs_span: Option<Range<usize>>,
+    /// Where each `${captures.…}` its options read is written.
+    pub capture_spans: Vec<CaptureRead>,
+}
+
+/// Loads one item; `None` when it has no usable id.
+pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<Loaded> {
     let line = l.lines.line(node.span.start);
     let Some(table) = node.as_table() else {
         l.problem(
@@ -140,11 +149,15 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Rang
     });
     rules(l, it, node, table, &keys);
 
+    let mut capture_spans = Vec::new();
+    let mut capture = Vec::new();
     let check = match probe {
         Some(p) => {
-            let opts = options::load(l, it, &p, table, &bad);
+            let (opts, reads) = options::load(l, it, &p, table, &bad);
+            capture_spans = reads;
             let at = probe_span(probe_node, node);
             let expect = expectations::load(l, it, &p, entry("expect"), &opts, &at);
+            capture = captures::load(l, it, &p, entry("capture"), entry("public"), &bad);
             Check::Probe {
                 probe: p.name().to_string(),
                 options: opts,
@@ -153,6 +166,10 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Rang
         }
         None => Check::Manual,
     };
+    let mut reads_captures: Vec<CaptureRef> =
+        capture_spans.iter().map(|r| r.capture.clone()).collect();
+    reads_captures.sort();
+    reads_captures.dedup();
     let item = Item {
         id: shown.clone(),
         title: keys.title.unwrap_or_else(|| shown.clone()),
@@ -169,9 +186,15 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<(Item, Option<Rang
         every: keys.every.map(|d| d.0),
         line,
         check,
+        capture,
+        reads_captures,
     };
     let needs_span = entry("needs").map(|(_, v)| v.span.clone());
-    id.map(|_| (item, needs_span))
+    id.map(|_| Loaded {
+        item,
+        needs_span,
+        capture_spans,
+    })
 }
 
 fn probe_span(probe: Option<&(Key, Node)>, item: &Node) -> Range<usize> {
@@ -198,6 +221,8 @@ fn empty_item() -> ItemTable {
         hold: None,
         every: None,
         manual: false,
+        capture: Default::default(),
+        public: Vec::new(),
     }
 }
 

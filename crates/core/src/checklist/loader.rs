@@ -16,6 +16,17 @@ use crate::schema::shape::ObjectShape;
 use crate::template;
 use crate::tree::{Key, Node, NodeValue};
 
+/// One `${captures.…}` in an item's option, checked once every item is known.
+#[derive(Debug, Clone)]
+pub(super) struct CaptureRead {
+    /// What it reads.
+    pub capture: template::CaptureRef,
+    /// Where it is written.
+    pub span: Range<usize>,
+    /// The option it is in.
+    pub field: String,
+}
+
 /// State of one load.
 pub(super) struct Loader<'a> {
     pub lines: LineIndex,
@@ -25,6 +36,11 @@ pub(super) struct Loader<'a> {
     pub problems: Vec<Problem>,
     pub known_vars: BTreeSet<String>,
     pub env_refs: BTreeSet<String>,
+    /// `${captures.…}` read by the options being loaded, with where (see
+    /// [`Loader::option_placeholders`]).
+    pub capture_reads: Vec<CaptureRead>,
+    /// Whether the strings being checked are item options (where captures may be read).
+    in_options: bool,
 }
 
 impl<'a> Loader<'a> {
@@ -36,6 +52,8 @@ impl<'a> Loader<'a> {
             problems: Vec::new(),
             known_vars: extra_vars.iter().cloned().collect(),
             env_refs: BTreeSet::new(),
+            capture_reads: Vec::new(),
+            in_options: false,
         }
     }
 
@@ -97,6 +115,14 @@ impl<'a> Loader<'a> {
         read_table(entries, &bad).unwrap_or_default()
     }
 
+    /// [`Loader::placeholders`] for an item's option: captures may be read there, and
+    /// are recorded in `capture_reads`.
+    pub fn option_placeholders(&mut self, item: Option<&str>, field: &str, node: &Node) {
+        self.in_options = true;
+        self.placeholders(item, field, node);
+        self.in_options = false;
+    }
+
     /// Checks placeholders in every string of a value; records env refs.
     pub fn placeholders(&mut self, item: Option<&str>, field: &str, node: &Node) {
         match &node.value {
@@ -114,6 +140,23 @@ impl<'a> Loader<'a> {
                             template::Segment::Env(name) => {
                                 self.env_refs.insert(name);
                             }
+                            template::Segment::Capture(c) if self.in_options => {
+                                self.capture_reads.push(CaptureRead {
+                                    capture: c,
+                                    span: node.span.clone(),
+                                    field: field.to_string(),
+                                });
+                            }
+                            template::Segment::Capture(c) => self.problem(
+                                node.span.clone(),
+                                item,
+                                Some(field),
+                                format!("`{c}` is read outside an item's options"),
+                                Some(format!(
+                                    "captures are read in the options of an item that needs \"{}\"; use a var or `${{env:…}}` here",
+                                    c.item
+                                )),
+                            ),
                             template::Segment::Var(name) if !self.known_vars.contains(&name) => {
                                 let mut hint =
                                     format!("define it under [vars] or pass --var {name}=…");

@@ -3,10 +3,12 @@
 //! Validation collects every problem before returning, so one run of `preflight
 //! check` shows them all; none of it touches the network. The loader is split by
 //! construct: `settings` (`[checklist]`), `vars` (`[vars]`, `[environments]`),
-//! `item` (one `[[item]]`), `options` (its probe options), `expectations`, `needs`
-//! (ids and the `needs` graph) and `notify`; each table's keys come from the typed
-//! structs in [`mod@file`].
+//! `item` (one `[[item]]`), `options` (its probe options), `expectations`,
+//! `captures` (`capture`, `public` and `${captures.…}` reads), `needs` (ids and the
+//! `needs` graph) and `notify`; each table's keys come from the typed structs in
+//! [`mod@file`].
 
+mod captures;
 mod expectations;
 pub mod file;
 mod item;
@@ -75,6 +77,17 @@ pub enum Check {
     },
 }
 
+/// A value an item keeps when it passes: `capture = { name = "CEL" }`.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// The name later items read it by: `${captures.ITEM.name}`.
+    pub name: String,
+    /// The expression over the item's facts (and vars).
+    pub expr: Expectation,
+    /// Listed in `public`: not a secret.
+    pub public: bool,
+}
+
 /// One checklist line.
 #[derive(Debug, Clone)]
 pub struct Item {
@@ -108,6 +121,10 @@ pub struct Item {
     pub line: usize,
     /// Probe or manual.
     pub check: Check,
+    /// What the item captures when it passes.
+    pub capture: Vec<Capture>,
+    /// The captures of other items its options read (`${captures.ITEM.NAME}`).
+    pub reads_captures: Vec<crate::template::CaptureRef>,
 }
 
 impl Item {
@@ -190,15 +207,17 @@ pub fn parse(
 
     let mut items = Vec::new();
     let mut needs_spans = Vec::new();
+    let mut capture_spans = Vec::new();
     match get("item") {
         Some(Node {
             value: NodeValue::Array(arr),
             ..
         }) => {
             for node in arr {
-                if let Some((item, needs_span)) = item::load(&mut l, node) {
-                    items.push(item);
-                    needs_spans.push(needs_span);
+                if let Some(loaded) = item::load(&mut l, node) {
+                    items.push(loaded.item);
+                    needs_spans.push(loaded.needs_span);
+                    capture_spans.push(loaded.capture_spans);
                 }
             }
         }
@@ -212,6 +231,7 @@ pub fn parse(
         None => {}
     }
     needs::check(&mut l, text, &items, &needs_spans);
+    captures::check_reads(&mut l, &items, &capture_spans);
 
     if !l.problems.is_empty() {
         return Err(InvalidChecklist::new(path, text, l.problems));

@@ -3,18 +3,19 @@
 //! no `${…}` — the probe's own typed parse and validation run at load time.
 
 use super::file::shapes;
-use super::loader::Loader;
+use super::loader::{CaptureRead, Loader};
 use crate::probe::{Options, ProbeEntry};
 use crate::schema::shape::stand_in;
 use crate::tree::{Key, Node, NodeValue};
 
+/// The options as written, and the `${captures.…}` they read (with where).
 pub(super) fn load(
     l: &mut Loader<'_>,
     it: Option<&str>,
     probe: &ProbeEntry,
     table: &[(Key, Node)],
     bad: &[String],
-) -> Options {
+) -> (Options, Vec<CaptureRead>) {
     let mut options = Options::new();
     // What the probe's own checks see: an option known only once interpolated is
     // replaced by a stand-in of its type, and its problems are left to the plan.
@@ -27,7 +28,7 @@ pub(super) fn load(
         if shapes().item.field(&k.name).is_some() {
             continue;
         }
-        l.placeholders(it, &k.name, v);
+        l.option_placeholders(it, &k.name, v);
         let value = v.to_json();
         if has_template(v) {
             later.push(&k.name);
@@ -80,7 +81,7 @@ pub(super) fn load(
             );
         }
     }
-    options
+    (options, std::mem::take(&mut l.capture_reads))
 }
 
 fn has_template(node: &Node) -> bool {

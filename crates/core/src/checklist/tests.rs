@@ -163,3 +163,54 @@ fn syntax_errors_point_at_the_line() {
     assert!(p[0].starts_with("t.toml:2:"), "{p:?}");
     assert!(p[0].contains("TOML syntax error"), "{p:?}");
 }
+
+#[test]
+fn vars_are_read_as_vars_name_and_may_not_be_named_like_a_fact() {
+    let ok = "[vars]\ntag = \"v1\"\n\n[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\nexpect = [\"json.tag == vars.tag\", \"json.tag == tag\"]\n";
+    assert_eq!(problems(ok), Vec::<String>::new());
+    let text = "[vars]\nstatus = \"200\"\nrelease = \"v1\"\n\n[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\nexpect = [\"json.tag == vars.relase\"]\n\n[[item]]\nid = \"b\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\n";
+    let joined = problems(text).join("\n");
+    assert!(
+        joined.contains("t.toml:9:11: item \"a\": `expect`: `json.tag == vars.relase` reads `vars.relase`, which is not a var | did you mean `vars.release`?"),
+        "{joined}"
+    );
+    // The default expectation reads `status`: the var of that name is ambiguous.
+    assert!(
+        joined.contains("item \"b\": `expect`: `status == 200` reads `status`, which is both a http fact and a var | the bare name reads the fact; rename the var `status`"),
+        "{joined}"
+    );
+    // `--var` names count as vars too.
+    let text = "[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\nexpect = [\"json.tag == vars.tag\"]\n";
+    assert!(parse("t.toml", text, &["tag".into()], &catalog()).is_ok());
+}
+
+#[test]
+fn captures_are_named_compiled_and_read_only_by_items_that_need_them() {
+    let ok = "[[item]]\nid = \"auth.token\"\nprobe = \"http\"\nurl = \"http://127.0.0.1/token\"\ncapture = { token = \"json.access_token\", user = \"json.user\" }\npublic = [\"user\"]\n\n[[item]]\nid = \"me\"\nneeds = [\"auth.token\"]\nprobe = \"http\"\nurl = \"http://127.0.0.1/me?u=${captures.auth.token.user}&t=${captures.auth.token.token}\"\n";
+    let c = parse("t.toml", ok, &[], &catalog()).unwrap_or_else(|e| panic!("{:?}", e.problems));
+    let names: Vec<(&str, bool)> = c.items[0]
+        .capture
+        .iter()
+        .map(|x| (x.name.as_str(), x.public))
+        .collect();
+    assert_eq!(names, [("token", false), ("user", true)]);
+    assert_eq!(c.items[1].reads_captures.len(), 2);
+
+    let text = "[vars]\nv = \"${captures.a.token}\"\n\n[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\ncapture = { token = \"json.access_token\", \"a.b\" = \"status\", bad = \"jsn.x\", worse = \"((\" }\npublic = [\"tokn\"]\n\n[[item]]\nid = \"b\"\nprobe = \"http\"\nurl = \"http://127.0.0.1/${captures.a.token}\"\n\n[[item]]\nid = \"c\"\nneeds = [\"a\"]\nprobe = \"http\"\nurl = \"http://127.0.0.1/${captures.a.tokn}/${captures.x.token}/${captures.c.token}\"\n\n[[item]]\nid = \"d\"\nmanual = true\ncapture = { t = \"status\" }\n\n[[item]]\nid = \"e\"\nprobe = \"http\"\nurl = \"http://127.0.0.1\"\npublic = [\"t\"]\n";
+    let joined = problems(text).join("\n");
+    for want in [
+        "t.toml:2:5: `vars.v`: `${captures.a.token}` is read outside an item's options",
+        "item \"a\": `capture`: `a.b` is not a capture name",
+        "item \"a\": `capture`: `jsn.x` reads `jsn`, which is neither a http fact nor a var | did you mean `json`?",
+        "item \"a\": `capture`: capture `worse`: expression `((` does not parse",
+        "item \"a\": `public`: `public` lists \"tokn\", which the item does not capture | did you mean \"token\"?",
+        "t.toml:14:7: item \"b\": `url`: `${captures.a.token}` reads a capture of \"a\", which this item does not need | add needs = [\"a\"]",
+        "item \"c\": `url`: `${captures.a.tokn}`: item \"a\" captures no `tokn` | did you mean ${captures.a.token}?",
+        "item \"c\": `url`: `${captures.x.token}` reads item \"x\", which does not exist",
+        "item \"c\": `url`: `${captures.c.token}` reads the item's own capture",
+        "item \"d\": unknown key `capture`",
+        "item \"e\": `public`: `public` names captures, but the item captures nothing",
+    ] {
+        assert!(joined.contains(want), "missing {want:?} in\n{joined}");
+    }
+}
