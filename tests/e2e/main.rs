@@ -3,9 +3,12 @@
 
 mod support;
 
+mod captures;
+mod command_json;
 mod contract;
 mod dns;
 mod engine;
+mod failed_steps;
 mod launch;
 mod ops_probes;
 mod postgres;

@@ -6,7 +6,7 @@
 //!   SERVFAIL;
 //! - a stale secondary on `127.0.0.2:PORT` (same port): the same zone, except that
 //!   `api.demo.test.` still has its old address — the two disagree, as during a
-//!   propagation;
+//!   propagation — and `fresh.demo.test.`, added since, is not there yet (NXDOMAIN);
 //! - a silent UDP port that reads questions and never answers.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,6 +31,10 @@ pub const ZONE: &str = "demo.test.";
 pub const API_ADDR: &str = "203.0.113.10";
 /// …and the one the stale secondary still serves.
 pub const API_ADDR_STALE: &str = "198.51.100.10";
+/// A name only the primary has: the stale secondary answers NXDOMAIN.
+pub const FRESH: &str = "fresh.demo.test.";
+/// The address of [`FRESH`] on the primary.
+pub const FRESH_ADDR: &str = "203.0.113.11";
 
 /// The running DNS servers. Dropping them stops them.
 pub struct DnsServers {
@@ -215,7 +219,11 @@ fn zone(api_addr: &str, serial: u32) -> std::io::Result<Catalog> {
         ("_sip._tcp", RData::SRV(SRV::new(10, 5, 5060, at("sip")))),
         ("sip", RData::A(A(Ipv4Addr::new(203, 0, 113, 50)))),
     ];
-    for (label, data) in records {
+    let fresh: Ipv4Addr = FRESH_ADDR
+        .parse()
+        .map_err(|e| std::io::Error::other(format!("fresh address: {e}")))?;
+    let added_since = (api_addr == API_ADDR).then_some(("fresh", RData::A(A(fresh))));
+    for (label, data) in records.into_iter().chain(added_since) {
         let ttl = if label == "api" { 60 } else { 300 };
         if !handler.upsert_mut(Record::from_rdata(at(label), ttl, data), serial) {
             return Err(std::io::Error::other(format!(

@@ -232,6 +232,11 @@ impl Probe for DnsProbe {
             FactType::Bool,
             "every server gave the same rcode and answer set (order and TTLs ignored)",
         ),
+        Fact::new(
+            "failing",
+            FactType::List,
+            "the servers (as in `resolvers`) whose answer is not NOERROR with records, as \"SERVER: RCODE\" or \"SERVER: no answers\"",
+        ),
     ];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "dns.app"
@@ -243,8 +248,23 @@ resolvers = ["127.0.0.1:5353", "127.0.0.2:5353"]
 expect = ["answers.exists(a, a.endsWith('.pages.dev.'))", "consistent"]
 "#;
 
-    fn default_expect(_: &Options) -> Vec<String> {
-        vec!["rcode == \"NOERROR\" && answers.size() > 0".into()]
+    const DEFAULT_EXPECT_NOTE: &'static str = "`rcode == \"NOERROR\" && answers.size() > 0` (the first resolver); with several `resolvers` or `authoritative = true` also `failing.size() == 0`, so one failing server among several fails the item.";
+
+    fn default_expect(options: &Options) -> Vec<String> {
+        let mut out = vec!["rcode == \"NOERROR\" && answers.size() > 0".to_string()];
+        // As written: a list of one is one server; a `${…}` may be several.
+        let several = match options.get("resolvers") {
+            Some(Value::Array(list)) => list.len() > 1,
+            Some(_) => true,
+            None => false,
+        } || !matches!(
+            options.get("authoritative"),
+            None | Some(Value::Bool(false))
+        );
+        if several {
+            out.push("failing.size() == 0".into());
+        }
+        out
     }
 
     fn validate(options: &DnsOptions) -> Vec<OptionProblem> {
@@ -487,6 +507,19 @@ fn facts_of(results: &[(String, query::Reply)]) -> Facts {
         "consistent".into(),
         json!(results.iter().all(|(_, r)| canonical(r) == reference)),
     );
+    let failing: Vec<String> = results
+        .iter()
+        .filter_map(|(key, r)| {
+            if r.rcode != "NOERROR" {
+                Some(format!("{key}: {}", r.rcode))
+            } else if r.answers.is_empty() {
+                Some(format!("{key}: no answers"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    f.insert("failing".into(), json!(failing));
     f
 }
 
@@ -664,6 +697,29 @@ mod tests {
     }
 
     #[test]
+    fn several_servers_must_each_answer_by_default() {
+        let de =
+            |v: Value| <DnsProbe as Probe>::default_expect(&v.as_object().expect("object").clone());
+        let first = "rcode == \"NOERROR\" && answers.size() > 0";
+        assert_eq!(de(json!({"name": "a"})), [first]);
+        assert_eq!(
+            de(json!({"name": "a", "resolvers": ["127.0.0.1"]})),
+            [first]
+        );
+        for several in [
+            json!({"name": "a", "resolvers": ["127.0.0.1", "127.0.0.2"]}),
+            json!({"name": "a", "resolvers": "${resolvers}"}),
+            json!({"name": "a", "authoritative": true}),
+        ] {
+            assert_eq!(
+                de(several.clone()),
+                [first, "failing.size() == 0"],
+                "{several}"
+            );
+        }
+    }
+
+    #[test]
     fn consistency_ignores_order_and_ttl() {
         let f = facts_of(&[
             (
@@ -685,6 +741,12 @@ mod tests {
         ]);
         assert_eq!(f["consistent"], false);
         assert_eq!(f["rcode"], "NOERROR");
+        assert_eq!(f["failing"], json!(["b: NXDOMAIN"]));
+        let f = facts_of(&[
+            ("a".into(), reply("NOERROR", &["192.0.2.1"], Some(60))),
+            ("b".into(), reply("NOERROR", &[], None)),
+        ]);
+        assert_eq!(f["failing"], json!(["b: no answers"]));
         let f = facts_of(&[("a".into(), reply("NXDOMAIN", &[], None))]);
         assert_eq!(f["ttl"], Value::Null);
         assert_eq!(f["consistent"], true);

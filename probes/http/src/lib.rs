@@ -285,8 +285,18 @@ headers = { accept = "application/json" }
 expect = ["status == 200", "json.status == 'healthy'", "latency_ms < 500"]
 "#;
 
-    fn default_expect(_: &Options) -> Vec<String> {
-        vec!["status >= 200 && status < 300".into()]
+    const DEFAULT_EXPECT_NOTE: &'static str = "`status >= 200 && status < 300`; with `samples` above 1 also `error_rate == 0.0`, so one failed sample among many fails the item.";
+
+    fn default_expect(options: &Options) -> Vec<String> {
+        let mut out = vec!["status >= 200 && status < 300".to_string()];
+        // As written: a `${…}` may well be more than one.
+        if options
+            .get("samples")
+            .is_some_and(|n| n.as_u64().is_none_or(|n| n > 1))
+        {
+            out.push("error_rate == 0.0".into());
+        }
+        out
     }
 
     fn validate(o: &HttpOptions) -> Vec<OptionProblem> {
@@ -429,9 +439,16 @@ impl HttpObserver {
             if let Some(b) = &body {
                 req = req.body(b.clone());
             }
-            let mut resp = req.send().await.map_err(|e| Error::Request {
-                reason: preflight_client::describe_error(&e, &url),
-                timeout: e.is_timeout(),
+            let mut resp = req.send().await.map_err(|e| {
+                let reason = preflight_client::describe_error(&e, &url);
+                Error::Request {
+                    // A hop of the redirect chain failed, not the URL as written.
+                    reason: match redirects.len() {
+                        0 => reason,
+                        n => format!("at redirect {n}: {reason}"),
+                    },
+                    timeout: e.is_timeout(),
+                }
             })?;
             let status = resp.status();
             if self.follow
@@ -725,6 +742,20 @@ mod tests {
         .expect("bad url");
         assert_eq!(err.blame(), Blame::Checker);
         assert!(err.reason().starts_with("option `url`: "), "{err}");
+    }
+
+    #[test]
+    fn samples_add_the_error_rate_to_the_default_expectation() {
+        let de = |v: Value| <HttpProbe as Probe>::default_expect(&options(v));
+        let status = "status >= 200 && status < 300";
+        assert_eq!(de(json!({"url": "http://h"})), [status]);
+        assert_eq!(de(json!({"url": "http://h", "samples": 1})), [status]);
+        for many in [json!(50), json!("${n}")] {
+            assert_eq!(
+                de(json!({"url": "http://h", "samples": many})),
+                [status, "error_rate == 0.0"]
+            );
+        }
     }
 
     #[test]

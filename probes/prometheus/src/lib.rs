@@ -6,7 +6,9 @@
 //! and `match` it calls `GET /api/v2/alerts` with one `filter` per label and reports
 //! `alerts` ({labels, state}) and how many are `firing` (not silenced or inhibited).
 //! A Prometheus that answers garbage, an HTTP error or nothing at all fails the item;
-//! a query Prometheus rejects as malformed (`bad_data`) makes it an error.
+//! a query Prometheus rejects as malformed (`bad_data`) makes it an error. An answer
+//! whose body says `"status": "error"` fails whatever its HTTP status (proxies answer
+//! 200), and one with `warnings` (a partial result) fails the default expectation.
 //!
 //! ```toml
 //! [[item]]
@@ -323,6 +325,12 @@ impl Probe for PrometheusProbe {
         )
         .when(WITH_QUERY),
         Fact::new(
+            "warnings",
+            FactType::List,
+            "the answer's warnings: a partial result (a Thanos store or Cortex querier that did not answer) or a PromQL warning; `PromQL info:` notes are left out",
+        )
+        .when(WITH_QUERY),
+        Fact::new(
             "alerts",
             FactType::List,
             "the matching alerts: [{labels, state}], state `active`, `suppressed` or `unprocessed`",
@@ -350,14 +358,13 @@ probe = "prometheus"
 alertmanager = "http://127.0.0.1:9093"
 match = { severity = "P0" }
 "#;
-    const DEFAULT_EXPECT_NOTE: &'static str =
-        "`count > 0` with `url` and `query`; `firing == 0` with `alertmanager`";
+    const DEFAULT_EXPECT_NOTE: &'static str = "`count > 0` and `warnings.size() == 0` with `url` and `query` (a partial answer fails); `firing == 0` with `alertmanager`";
 
     fn default_expect(options: &Options) -> Vec<String> {
         if options.contains_key("alertmanager") {
             vec!["firing == 0".into()]
         } else {
-            vec!["count > 0".into()]
+            vec!["count > 0".into(), "warnings.size() == 0".into()]
         }
     }
 
@@ -528,7 +535,7 @@ mod tests {
         let p = PrometheusProbe::new();
         assert_eq!(
             p.default_expect(&opts(json!({"url": "x", "query": "up"}))),
-            vec!["count > 0"]
+            vec!["count > 0", "warnings.size() == 0"]
         );
         assert_eq!(
             p.default_expect(&opts(json!({"alertmanager": "x"}))),

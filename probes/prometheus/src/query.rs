@@ -78,6 +78,22 @@ pub fn facts(status: u16, body: &[u8]) -> Result<preflight_core::Facts, Error> {
             preview: preview(body),
         });
     };
+    // Prometheus 2.x put PromQL's informational notes among the warnings; 3.x has
+    // `infos` for them. Neither means a part of the answer is missing.
+    let warnings: Vec<Value> = v
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| {
+            w.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .filter(|x| !x.starts_with("PromQL info:"))
+                .map(Value::String)
+                .collect()
+        })
+        .unwrap_or_default();
     let mut f = preflight_core::Facts::new();
     f.insert(
         "value".into(),
@@ -85,6 +101,7 @@ pub fn facts(status: u16, body: &[u8]) -> Result<preflight_core::Facts, Error> {
     );
     f.insert("count".into(), json!(series.len()));
     f.insert("series".into(), Value::Array(series));
+    f.insert("warnings".into(), Value::Array(warnings));
     Ok(f)
 }
 
@@ -144,6 +161,21 @@ mod tests {
         assert_eq!(
             (f["value"].clone(), f["count"].as_u64()),
             (Value::Null, Some(0))
+        );
+        assert_eq!(f["warnings"], json!([]));
+    }
+
+    #[test]
+    fn warnings_of_a_partial_answer_are_kept_info_notes_are_not() {
+        let f = ok(
+            r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{},"value":[1,"1"]}]},
+            "warnings":["partial response: store 10.0.0.3:10901 unavailable",
+                        "PromQL info: metric might not be a counter"]}"#,
+        );
+        assert_eq!(
+            f["warnings"],
+            json!(["partial response: store 10.0.0.3:10901 unavailable"])
         );
     }
 

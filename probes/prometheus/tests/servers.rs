@@ -145,7 +145,7 @@ async fn observe(v: Value) -> Result<Facts, Failure> {
         if v.get("alertmanager").is_some() {
             assert_eq!(names, ["alerts", "firing"], "{facts:?}");
         } else {
-            assert_eq!(names, ["value", "count", "series"], "{facts:?}");
+            assert_eq!(names, ["value", "count", "series", "warnings"], "{facts:?}");
         }
     }
     r

@@ -8,6 +8,11 @@
 //! `pong = false` or a null fact, with `error` holding the server's message. The URL's
 //! password is a secret and is masked in every report.
 //!
+//! A failed `AUTH` or `SELECT` ends the conversation: nothing after it runs, so the
+//! answers of another user (the `default` one) or another database never stand in for
+//! the ones asked for. `authenticated` says how `AUTH` went, and the default
+//! expectations need it not to be false and `error` to be null.
+//!
 //! ```toml
 //! [[item]]
 //! id = "infra.redis"
@@ -230,7 +235,18 @@ impl Probe for RedisProbe {
             "memory in use, in bytes, from INFO memory",
         )
         .nullable(),
-        Fact::new("latency_ms", FactType::Number, "PING round trip, in ms"),
+        Fact::new(
+            "authenticated",
+            FactType::Bool,
+            "`AUTH` with the URL's user and password succeeded; false when the server refused it (nothing after it is asked); null when the URL holds no credentials",
+        )
+        .nullable(),
+        Fact::new(
+            "latency_ms",
+            FactType::Number,
+            "PING round trip, in ms; null when PING was not sent (AUTH or SELECT failed)",
+        )
+        .nullable(),
         Fact::new(
             "value",
             FactType::String,
@@ -246,7 +262,7 @@ impl Probe for RedisProbe {
         Fact::new(
             "error",
             FactType::String,
-            "the server's error replies (`AUTH: WRONGPASS …`, `PING: NOAUTH …`); null when none",
+            "the server's error replies, naming the command (`AUTH: WRONGPASS …`, `SELECT 99: ERR …`, `PING: NOAUTH …`); null when none",
         )
         .nullable(),
     ];
@@ -260,7 +276,11 @@ expect = ["pong", "role == 'master'", "used_memory < 1024 * 1024 * 1024", "value
 "#;
 
     fn default_expect(_: &Options) -> Vec<String> {
-        vec!["pong".into()]
+        vec![
+            "pong".into(),
+            "authenticated != false".into(),
+            "error == null".into(),
+        ]
     }
 
     fn validate(options: &RedisOptions) -> Vec<OptionProblem> {
@@ -395,11 +415,16 @@ impl RedisObserver {
             "latency_ms",
             "value",
             "value_truncated",
+            "authenticated",
+            "error",
         ] {
             facts.insert(k.into(), Value::Null);
         }
         facts.insert("pong".into(), json!(false));
-        if let Some(pw) = &t.password {
+        // A user alone is still a login as that user (`AUTH user ""`): never the
+        // default user's session in its place.
+        if t.password.is_some() || t.user.is_some() {
+            let pw = t.password.as_deref().unwrap_or("");
             let reply = match &t.user {
                 Some(u) => {
                     s.call(&[b"AUTH".as_slice(), u.as_bytes(), pw.as_bytes()])
@@ -407,8 +432,11 @@ impl RedisObserver {
                 }
                 None => s.call(&[b"AUTH".as_slice(), pw.as_bytes()]).await?,
             };
+            let refused = matches!(reply, Reply::Error(_));
+            facts.insert("authenticated".into(), json!(!refused));
             if let Reply::Error(e) = reply {
-                errors.push(format!("AUTH: {e}"));
+                facts.insert("error".into(), json!(format!("AUTH: {e}")));
+                return Ok(facts);
             }
         }
         if t.db != 0
@@ -416,7 +444,8 @@ impl RedisObserver {
                 .call(&[b"SELECT".as_slice(), t.db.to_string().as_bytes()])
                 .await?
         {
-            errors.push(format!("SELECT {}: {e}", t.db));
+            facts.insert("error".into(), json!(format!("SELECT {}: {e}", t.db)));
+            return Ok(facts);
         }
         let t0 = Instant::now();
         let pong = s.call(&[b"PING"]).await?;

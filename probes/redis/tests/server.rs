@@ -206,6 +206,77 @@ async fn password_and_acl_user_from_the_url() {
     assert_eq!(none["role"], Value::Null);
 }
 
+/// Judges facts with the probe's default expectations, as an item without `expect`.
+fn default_verdict(facts: &Facts) -> (preflight_core::Status, Option<String>) {
+    let expect: Vec<_> = <RedisProbe as Probe>::default_expect(&Options::new())
+        .iter()
+        .map(|e| preflight_core::expect::Expectation::compile(e).expect("compiles"))
+        .collect();
+    let (status, reason, _) =
+        preflight_core::verdict::judge(&expect, facts, &serde_json::Map::new());
+    (status, reason)
+}
+
+#[tokio::test]
+async fn a_refused_auth_stops_before_the_default_user_answers() {
+    // The default user needs no password (as on a fresh server), and `app` has one.
+    let srv = start(&["--user", "app", "on", ">app-s3cret", "~*", "&*", "+@all"]).await;
+    let port = srv.port;
+    raw(port, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv0\r\n").await;
+
+    let wrong =
+        observe(json!({"url": format!("redis://app:wrong-guess@127.0.0.1:{port}"), "key": "k"}))
+            .await
+            .expect("facts");
+    assert_eq!(wrong["authenticated"], false, "{wrong:?}");
+    // Nothing after AUTH is asked: the default user's PONG and value never show.
+    assert_eq!(wrong["pong"], false, "{wrong:?}");
+    assert_eq!(wrong["value"], Value::Null, "{wrong:?}");
+    assert_eq!(wrong["latency_ms"], Value::Null, "{wrong:?}");
+    let (status, reason) = default_verdict(&wrong);
+    assert_eq!(status, preflight_core::Status::Fail);
+    let reason = reason.expect("reason");
+    assert!(reason.contains("authenticated was false"), "{reason}");
+    assert!(reason.contains("AUTH: WRONGPASS"), "{reason}");
+    assert!(!reason.contains("wrong-guess"), "{reason}");
+
+    // A user without a password logs in as that user too, and is refused here.
+    let bare = observe(json!({"url": format!("redis://app@127.0.0.1:{port}")}))
+        .await
+        .expect("facts");
+    assert_eq!(bare["authenticated"], false, "{bare:?}");
+
+    let ok =
+        observe(json!({"url": format!("redis://app:app-s3cret@127.0.0.1:{port}"), "key": "k"}))
+            .await
+            .expect("facts");
+    assert_eq!(
+        (&ok["authenticated"], &ok["pong"], &ok["value"]),
+        (&json!(true), &json!(true), &json!("v0")),
+        "{ok:?}"
+    );
+    assert_eq!(default_verdict(&ok), (preflight_core::Status::Pass, None));
+
+    let anonymous = observe(json!({"url": format!("redis://127.0.0.1:{port}")}))
+        .await
+        .expect("facts");
+    assert_eq!(anonymous["authenticated"], Value::Null, "{anonymous:?}");
+    assert_eq!(
+        default_verdict(&anonymous),
+        (preflight_core::Status::Pass, None)
+    );
+
+    // A database that does not exist stops there too: no key of database 0 stands in.
+    let db = observe(json!({"url": format!("redis://127.0.0.1:{port}/99"), "key": "k"}))
+        .await
+        .expect("facts");
+    assert_eq!(db["value"], Value::Null, "{db:?}");
+    assert_eq!(db["pong"], false, "{db:?}");
+    let (status, reason) = default_verdict(&db);
+    assert_eq!(status, preflight_core::Status::Fail);
+    assert!(reason.expect("reason").contains("SELECT 99: ERR"));
+}
+
 #[tokio::test]
 async fn refused_garbage_and_closing_servers_fail_the_item() {
     // Bound but not listening: refused, and the port stays out of other tests' hands.

@@ -6,6 +6,10 @@
 //! (`expect = ["!connected"]`). The banner is whatever the server sends within
 //! 200 ms of the connection, up to 1 KiB, as text (invalid UTF-8 replaced).
 //!
+//! A server that closes or resets the connection within those 200 ms accepted it
+//! without serving it (a proxy with nothing behind it, a server out of slots): that
+//! is `closed = true` with `error` saying so, and the default expectation fails.
+//!
 //! ```toml
 //! [[item]]
 //! id = "infra.smtp"
@@ -72,9 +76,14 @@ impl Probe for TcpProbe {
         )
         .nullable(),
         Fact::new(
+            "closed",
+            FactType::Bool,
+            "the server closed or reset the connection within 200 ms of accepting it",
+        ),
+        Fact::new(
             "error",
             FactType::String,
-            "why the connection failed (connection refused, …)",
+            "why the connection failed (connection refused, …), or that the server closed or reset it while the banner was read; null when neither",
         )
         .nullable(),
         Fact::new(
@@ -94,7 +103,7 @@ expect = ["connected", "banner.startsWith('220')"]
 "#;
 
     fn default_expect(_: &Options) -> Vec<String> {
-        vec!["connected".into()]
+        vec!["connected && error == null".into()]
     }
 
     fn validate(options: &TcpOptions) -> Vec<OptionProblem> {
@@ -146,15 +155,18 @@ impl Observer for TcpObserver {
                     facts.insert("connected".into(), json!(false));
                     facts.insert("address".into(), Value::Null);
                     facts.insert("banner".into(), Value::Null);
+                    facts.insert("closed".into(), json!(false));
                     facts.insert("error".into(), json!(describe(&e)));
                 }
                 Ok(mut stream) => {
                     let address = stream.peer_addr().ok().map(|a| a.to_string());
-                    let banner = read_banner(&mut stream).await;
+                    let (banner, end) = read_banner(&mut stream).await;
+                    let error = end.map(|e| e.describe(banner.is_some()));
                     facts.insert("connected".into(), json!(true));
                     facts.insert("address".into(), json!(address));
                     facts.insert("banner".into(), json!(banner));
-                    facts.insert("error".into(), Value::Null);
+                    facts.insert("closed".into(), json!(error.is_some()));
+                    facts.insert("error".into(), json!(error));
                 }
             }
             Ok(facts)
@@ -162,18 +174,51 @@ impl Observer for TcpObserver {
     }
 }
 
-/// Whatever arrives within [`BANNER_WAIT`], up to [`BANNER_CAP`] bytes; `None` if nothing.
-async fn read_banner(stream: &mut TcpStream) -> Option<String> {
+/// How the server ended a connection while the banner was read.
+enum End {
+    /// An orderly close (EOF).
+    Closed,
+    /// A reset or another read error.
+    Failed(std::io::Error),
+}
+
+impl End {
+    fn describe(&self, had_banner: bool) -> String {
+        let when = if had_banner {
+            "after its banner"
+        } else {
+            "right after accepting it, before sending anything"
+        };
+        match self {
+            End::Closed => format!("the server closed the connection {when}"),
+            End::Failed(e) => format!("{} {when}", describe(e)),
+        }
+    }
+}
+
+/// Whatever arrives within [`BANNER_WAIT`], up to [`BANNER_CAP`] bytes (`None` if
+/// nothing), and how the server ended the connection meanwhile, if it did.
+async fn read_banner(stream: &mut TcpStream) -> (Option<String>, Option<End>) {
     let deadline = tokio::time::Instant::now() + BANNER_WAIT;
     let mut buf = vec![0u8; BANNER_CAP];
     let mut len = 0;
+    let mut end = None;
     while len < BANNER_CAP {
         match tokio::time::timeout_at(deadline, stream.read(&mut buf[len..])).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(0)) => {
+                end = Some(End::Closed);
+                break;
+            }
+            Ok(Err(e)) => {
+                end = Some(End::Failed(e));
+                break;
+            }
+            Err(_) => break,
             Ok(Ok(n)) => len += n,
         }
     }
-    (len > 0).then(|| String::from_utf8_lossy(&buf[..len]).into_owned())
+    let banner = (len > 0).then(|| String::from_utf8_lossy(&buf[..len]).into_owned());
+    (banner, end)
 }
 
 /// A short lower-case reason: "connection refused", "host not found: …".
@@ -254,7 +299,45 @@ mod tests {
         let f = observe("127.0.0.1", port).await;
         assert_eq!(f["connected"], true);
         assert_eq!(f["banner"], Value::Null);
+        assert_eq!((&f["closed"], &f["error"]), (&json!(false), &Value::Null));
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_server_that_closes_at_once_is_not_serving() {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            // Accept and close, like a proxy with no backend behind it.
+            while let Ok((s, _)) = l.accept().await {
+                drop(s);
+            }
+        });
+        let f = observe("127.0.0.1", port).await;
+        assert_eq!(f["connected"], true);
+        assert_eq!(f["closed"], true);
+        assert_eq!(
+            f["error"],
+            "the server closed the connection right after accepting it, before sending anything"
+        );
+        server.abort();
+
+        // A banner, then the door shut: an SMTP server out of slots.
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let _ = s.write_all(b"421 too many connections\r\n").await;
+            }
+        });
+        let f = observe("127.0.0.1", port).await;
+        assert_eq!(f["banner"], "421 too many connections\r\n");
+        assert_eq!(f["closed"], true);
+        assert_eq!(
+            f["error"],
+            "the server closed the connection after its banner"
+        );
         server.abort();
     }
 
