@@ -8,7 +8,9 @@
 //! process left in that group is killed, so `sleep 100 &` leaves nothing behind.
 //! stdout and stderr are read concurrently and kept up to 64 KiB each (the rest is
 //! read and discarded, so a flood cannot block the child); the runner redacts secrets
-//! in them like everywhere else.
+//! in them like everywhere else. stdout is also parsed as JSON (`json`), from up to
+//! 1 MiB of it: CLIs answer with JSON (`kubectl … -o json`, `gh … --json`), and a
+//! stdout longer than that, or cut short, is never parsed.
 //!
 //! ```toml
 //! [[item]]
@@ -41,6 +43,8 @@ use tokio::process::Command;
 
 /// stdout and stderr are each kept up to this many bytes.
 pub const OUTPUT_CAP: usize = 64 * 1024;
+/// stdout is parsed as JSON when it is at most this long.
+pub const JSON_CAP: usize = 1024 * 1024;
 /// After the command exits, output still buffered is read for at most this long.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
@@ -173,6 +177,12 @@ impl Probe for CommandProbe {
             FactType::Number,
             "how long the command ran, in ms",
         ),
+        Fact::new(
+            "json",
+            FactType::Any,
+            "stdout parsed as JSON; null when it is not JSON, is longer than 1 MiB, or was still held open after the command exited",
+        )
+        .nullable(),
     ];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "host.kernel"
@@ -184,7 +194,7 @@ expect = ["exit_code == 0", "stdout.startsWith('Linux')"]
 "#;
 
     fn default_expect(_: &Options) -> Vec<String> {
-        vec!["exit_code == 0".into()]
+        vec!["exit_code == 0".into(), "signal == null".into()]
     }
 
     fn validate(options: &CommandOptions) -> Vec<OptionProblem> {
@@ -264,8 +274,8 @@ impl CommandObserver {
             .map(|id| GroupGuard(Pid::from_raw(id)));
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        let out_task = tokio::spawn(read_capped(stdout));
-        let err_task = tokio::spawn(read_capped(stderr));
+        let out_task = tokio::spawn(read_capped(stdout, JSON_CAP));
+        let err_task = tokio::spawn(read_capped(stderr, OUTPUT_CAP));
         // If this future is dropped (timeout), these abort the readers too.
         let out_task = AbortOnDrop(out_task);
         let err_task = AbortOnDrop(err_task);
@@ -274,8 +284,16 @@ impl CommandObserver {
         // Kill stragglers that still hold the pipes (`sleep 100 &`), then collect
         // what is buffered.
         drop(guard);
-        let (stdout, out_cut) = drained(out_task).await;
-        let (stderr, err_cut) = drained(err_task).await;
+        let (out_bytes, out_cut) = drained(out_task).await;
+        let (err_bytes, err_cut) = drained(err_task).await;
+        // Never a prefix of a document: stdout cut at the JSON cap is not parsed.
+        let parsed = if out_cut {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&out_bytes).unwrap_or(serde_json::Value::Null)
+        };
+        let (stdout, out_cut) = text_capped(&out_bytes, out_cut);
+        let (stderr, err_cut) = text_capped(&err_bytes, err_cut);
 
         let signal = status.signal();
         let exit_code = status
@@ -293,6 +311,7 @@ impl CommandObserver {
             "duration_ms".into(),
             json!((duration.as_secs_f64() * 10_000.0).round() / 10.0),
         );
+        facts.insert("json".into(), parsed);
         Ok(facts)
     }
 }
@@ -308,19 +327,27 @@ impl<T> Drop for AbortOnDrop<T> {
 /// Output collected so far: bytes kept and whether more was discarded.
 type Captured = (Vec<u8>, bool);
 
-/// Waits briefly for a reader to reach EOF; the output as text and the cut flag.
-async fn drained(mut task: AbortOnDrop<Captured>) -> (String, bool) {
-    let (bytes, cut) = match tokio::time::timeout(DRAIN_GRACE, &mut task.0).await {
+/// Waits briefly for a reader to reach EOF; the bytes kept and the cut flag.
+async fn drained(mut task: AbortOnDrop<Captured>) -> Captured {
+    match tokio::time::timeout(DRAIN_GRACE, &mut task.0).await {
         Ok(Ok(captured)) => captured,
         // A process outside the group still holds the pipe: keep nothing rather than
         // wait; the reader is aborted when `task` drops.
         _ => (Vec::new(), true),
-    };
-    (String::from_utf8_lossy(&bytes).into_owned(), cut)
+    }
 }
 
-/// Reads a stream to EOF, keeping the first [`OUTPUT_CAP`] bytes.
-async fn read_capped<R: AsyncRead + Unpin>(stream: Option<R>) -> Captured {
+/// The first [`OUTPUT_CAP`] bytes as text, and whether anything was cut.
+fn text_capped(bytes: &[u8], cut: bool) -> (String, bool) {
+    let kept = &bytes[..bytes.len().min(OUTPUT_CAP)];
+    (
+        String::from_utf8_lossy(kept).into_owned(),
+        cut || bytes.len() > OUTPUT_CAP,
+    )
+}
+
+/// Reads a stream to EOF, keeping the first `cap` bytes.
+async fn read_capped<R: AsyncRead + Unpin>(stream: Option<R>, cap: usize) -> Captured {
     let Some(mut stream) = stream else {
         return (Vec::new(), false);
     };
@@ -331,7 +358,7 @@ async fn read_capped<R: AsyncRead + Unpin>(stream: Option<R>) -> Captured {
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let room = OUTPUT_CAP - kept.len();
+                let room = cap - kept.len();
                 if n > room {
                     cut = true;
                 }
@@ -456,6 +483,42 @@ mod tests {
             .expect("facts");
         assert_eq!(f["signal"], 15);
         assert_eq!(f["exit_code"], 143);
+    }
+
+    #[tokio::test]
+    async fn stdout_is_parsed_as_json_when_it_is_json() {
+        let f = observer(json!({"argv": ["printf", "%s", r#" {"status": {"readyReplicas": 3}, "tags": ["a"]}"#]}))
+            .observe()
+            .await
+            .expect("facts");
+        assert_eq!(
+            f["json"],
+            json!({"status": {"readyReplicas": 3}, "tags": ["a"]})
+        );
+        for not_json in ["ready\n", "", "{\"open\": ", "[1, 2] trailing"] {
+            let f = observer(json!({"argv": ["printf", "%s", not_json]}))
+                .observe()
+                .await
+                .expect("facts");
+            assert_eq!(f["json"], Value::Null, "{not_json:?}");
+        }
+        // Longer than the stdout cap but within the JSON cap: still one whole document.
+        let f = observer(json!({"shell": "printf '['; i=0; while [ $i -lt 20000 ]; do printf '\"xxxxxxxx\",'; i=$((i+1)); done; printf '1]'"}))
+            .observe()
+            .await
+            .expect("facts");
+        assert_eq!(f["stdout_truncated"], true);
+        assert_eq!(f["stdout"].as_str().expect("text").len(), OUTPUT_CAP);
+        assert_eq!(f["json"].as_array().expect("array").len(), 20001);
+        // Past the JSON cap: never a prefix parsed as a document.
+        let f = observer(
+            json!({"shell": "printf '\"'; head -c 2000000 /dev/zero | tr '\\0' x; printf '\"'"}),
+        )
+        .observe()
+        .await
+        .expect("facts");
+        assert_eq!(f["stdout_truncated"], true);
+        assert_eq!(f["json"], Value::Null);
     }
 
     /// Whether any process still runs with `marker` in its command line.
