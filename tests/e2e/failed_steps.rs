@@ -156,7 +156,11 @@ fn postgres_wrong_password_wrong_database_and_tls_required_of_a_plain_server() {
         "db.wrong-database",
         &["database \"no_such_db\" does not exist"],
     );
-    fails_naming(&r, "db.tls-required", &["TLS"]);
+    fails_naming(
+        &r,
+        "db.tls-required",
+        &["error performing TLS handshake: server does not support TLS"],
+    );
     // sslmode defaults to prefer: a plain session, and `ssl` says so.
     assert_eq!(verdict(&r, "db.plain").0, "pass", "{r}");
     assert_eq!(item(&r, "db.plain")["facts"]["ssl"], false);

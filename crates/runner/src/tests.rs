@@ -421,3 +421,21 @@ fn a_capture_of_an_item_left_out_of_the_run_skips_the_reader() {
         )
     );
 }
+
+#[test]
+fn a_hold_window_keeps_the_capture_of_its_last_sample() {
+    let text = [
+        item(
+            "h",
+            "hold = \"200ms\"\nevery = \"100ms\"\ncapture = { n = \"n\" }\npublic = [\"n\"]",
+        ),
+        item(
+            "after",
+            "needs = [\"h\"]\necho = \"sample ${captures.h.n}\"\nexpect = [\"echo == 'sample 3'\"]",
+        ),
+    ]
+    .concat();
+    let (plan, r) = run_text(&text, Arc::default());
+    assert_eq!(outcome(&plan, &r, "h").attempts, 3);
+    assert_eq!(status(&plan, &r, "after"), (Status::Pass, None));
+}
