@@ -2,11 +2,12 @@
 //! process in a temp dir, for tests of the `dns` probe's `dnssec` option.
 //!
 //! It listens on a free port of 127.0.0.1, trusts exactly the anchors it is given (no
-//! root key, no automatic trust-anchor updates), and sends every question it cannot
-//! answer itself to the testbed's authoritative server as a stub — the root zone
-//! included, so it never tries to reach a real root server. It runs in the
+//! root key, no automatic trust-anchor updates), and forwards every question — the
+//! root zone's included — to the testbed's authoritative server, so it never tries
+//! to reach a real root server; it validates what comes back. It runs in the
 //! foreground (`-d`) as a child; dropping [`Resolver`] kills it and removes the dir.
-//! Nothing outside the temp dir is read or written (no `/etc/unbound`).
+//! Nothing outside the temp dir is read or written (no `/etc/unbound`). unbound
+//! answers `*.test` itself by default (RFC 6761 names); that default is turned off.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -52,7 +53,7 @@ fn find_unbound() -> Result<PathBuf, TestbedError> {
         })
 }
 
-/// The configuration: one loopback port, the given anchors, everything else stubbed
+/// The configuration: one loopback port, the given anchors, everything forwarded
 /// to `authority`.
 fn config(dir: &Path, port: u16, authority: SocketAddr, anchors: &[&str]) -> String {
     let mut c = format!(
@@ -77,7 +78,8 @@ fn config(dir: &Path, port: u16, authority: SocketAddr, anchors: &[&str]) -> Str
          \x20 qname-minimisation: no\n\
          \x20 prefetch: no\n\
          \x20 cache-max-ttl: 0\n\
-         \x20 cache-max-negative-ttl: 0\n",
+         \x20 cache-max-negative-ttl: 0\n\
+         \x20 local-zone: \"test.\" nodefault\n",
         dir = dir.display()
     );
     for a in anchors {
@@ -85,7 +87,7 @@ fn config(dir: &Path, port: u16, authority: SocketAddr, anchors: &[&str]) -> Str
     }
     c.push_str(&format!(
         "remote-control:\n  control-enable: no\n\
-         stub-zone:\n  name: \".\"\n  stub-addr: {}@{}\n",
+         forward-zone:\n  name: \".\"\n  forward-addr: {}@{}\n",
         authority.ip(),
         authority.port()
     ));
@@ -168,7 +170,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_trusts_only_the_given_anchors_and_stubs_the_root() {
+    fn config_trusts_only_the_given_anchors_and_forwards_everything() {
         let c = config(
             Path::new("/tmp/x"),
             5300,
@@ -178,7 +180,7 @@ mod tests {
         assert!(c.contains("interface: 127.0.0.1@5300"), "{c}");
         assert!(c.contains("trust-anchor: \"signed.test. DNSKEY 256 3 13 AAAA\""));
         assert!(
-            c.contains("name: \".\"\n  stub-addr: 127.0.0.1@5399"),
+            c.contains("name: \".\"\n  forward-addr: 127.0.0.1@5399"),
             "{c}"
         );
         assert!(!c.contains("auto-trust-anchor-file"), "{c}");
