@@ -7,6 +7,7 @@ mod contract;
 mod dns;
 mod engine;
 mod launch;
+mod mail;
 mod ops_probes;
 mod postgres;
 mod postlaunch;

@@ -396,7 +396,7 @@ fn tls(text: &str, names: &HostNames) -> Option<Detection> {
 
 fn dns(text: &str, context: &str, names: &HostNames) -> Option<Detection> {
     let in_dns_section = DNS_WORDS.is_match(context);
-    if !DNS_WORDS.is_match(text) && !in_dns_section {
+    if !DNS_WORDS.is_match(text) && !in_dns_section && !MX_WORDS.is_match(text) {
         return None;
     }
     let mut vars = Vec::new();
@@ -766,7 +766,7 @@ mod tests {
         );
         assert!(d("Domain configured", "").is_none_or(|x| x.probe != "domain"));
 
-        let x = d("MX records point to Google Workspace", "8. DNS").unwrap();
+        let x = d("MX records point to Google Workspace", "Mail").unwrap();
         assert_eq!(x.probe, "dns");
         assert_eq!(option(&x, "type").and_then(Value::as_str), Some("MX"));
         assert_eq!(x.expect, vec!["answers.size() > 0", "!null_mx"]);

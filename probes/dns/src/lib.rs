@@ -7,6 +7,12 @@
 //! server's answer and whether they all agree. A server that does not answer at all
 //! makes the item fail with a reason naming it.
 //!
+//! Mail and DNSSEC facts come on top of the answers: `spf` (TXT, followed through
+//! include/redirect and counted as RFC 7208 §4.6.4 counts lookups), `dmarc`
+//! (`dmarc = true`), `dkim` (`dkim_selector`), structured `mx` with `null_mx`, and
+//! `dnssec` {ad, rrsig} from a second question with the DO bit (`dnssec = true`).
+//! Every extra question goes to the first resolver.
+//!
 //! ```toml
 //! [[item]]
 //! id = "dns.app"
@@ -216,7 +222,7 @@ impl DnsProbe {
 impl Probe for DnsProbe {
     type Options = DnsOptions;
     const NAME: &'static str = "dns";
-    const SUMMARY: &'static str = "One DNS question to each resolver (and, optionally, the zone's name servers): rcode, answers, TTL, latency and whether they all agree.";
+    const SUMMARY: &'static str = "One DNS question to each resolver (and, optionally, the zone's name servers): rcode, answers, TTL, latency and whether they all agree; SPF, DMARC, DKIM, MX and DNSSEC read into facts.";
     const FACTS: &'static [Fact] = &[
         Fact::new(
             "rcode",
