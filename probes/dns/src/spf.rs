@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 
 /// The most DNS-querying terms a receiver evaluates (RFC 7208 §4.6.4).
 pub const LOOKUP_LIMIT: u32 = 10;
+/// At most this many `errors` and `mechanisms` are kept (a record is target text).
+const MAX_LISTED: usize = 64;
 
 /// What a TXT question for a name gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +147,7 @@ pub(crate) async fn observe<E>(
             Term::Mechanism { raw, .. } => Some(clean(raw)),
             Term::Modifier { .. } => None,
         })
+        .take(MAX_LISTED)
         .collect();
     let redirect = top.iter().find_map(|t| match t {
         Term::Modifier { name, value } if name == "redirect" => Some(norm(value)),
@@ -171,12 +174,17 @@ struct Walk {
 }
 
 impl Walk {
+    /// Records an error, up to [`MAX_LISTED`].
+    fn error(&mut self, e: String) {
+        if self.errors.len() < MAX_LISTED {
+            self.errors.push(e);
+        }
+    }
+
     fn problems(&mut self, at: &str, problems: Vec<String>) {
-        self.errors.extend(
-            problems
-                .into_iter()
-                .map(|p| format!("{p} in the SPF record of {at}")),
-        );
+        for p in problems {
+            self.error(format!("{p} in the SPF record of {at}"));
+        }
     }
 
     fn over(&self) -> bool {
@@ -259,7 +267,7 @@ impl Walk {
             clean(&d)
         );
         if d.contains('%') {
-            self.errors.push(format!(
+            self.error(format!(
                 "{term} uses a macro: counted, not followed (it depends on the sender)"
             ));
             return Ok(None);
@@ -267,8 +275,7 @@ impl Walk {
         if path.contains(&d) {
             let mut chain = path.clone();
             chain.push(d);
-            self.errors
-                .push(format!("{kind} loop: {}", chain.join(" → ")));
+            self.error(format!("{kind} loop: {}", chain.join(" → ")));
             return Ok(None);
         }
         if self.over() {
@@ -276,17 +283,17 @@ impl Walk {
         }
         let records = match source.txt(&d).await? {
             Txt::Rcode(code) => {
-                self.errors.push(format!("{term}: {code}"));
+                self.error(format!("{term}: {code}"));
                 return Ok(None);
             }
             Txt::Records(all) => all.into_iter().filter(|r| is_spf(r)).collect::<Vec<_>>(),
         };
         let Some(first) = records.first() else {
-            self.errors.push(format!("{term}: no SPF record there"));
+            self.error(format!("{term}: no SPF record there"));
             return Ok(None);
         };
         if records.len() > 1 {
-            self.errors.push(format!(
+            self.error(format!(
                 "{term}: {} SPF records there (permerror)",
                 records.len()
             ));
@@ -480,6 +487,15 @@ mod tests {
             ("s.test", "v=spf1 include:silent.test -all"),
         ]);
         assert_eq!(run(&z, "x.test").expect("ok"), None);
+        let junk: &'static str =
+            Box::leak(format!("v=spf1 {} -all", "bogus ".repeat(500)).into_boxed_str());
+        let z2 = zone(&[("junk.test", junk)]);
+        let f = run(&z2, "junk.test").expect("ok").expect("spf");
+        assert_eq!(
+            f["errors"].as_array().map(Vec::len),
+            Some(MAX_LISTED),
+            "bounded"
+        );
         assert_eq!(run(&z, "s.test").expect_err("silent"), "no answer");
     }
 }
