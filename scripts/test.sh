@@ -11,11 +11,14 @@ NEEDED=(
   "openssl:openssl"   # tls e2e: `openssl s_server` as an independent TLS 1.0/1.1 server
   "prometheus-alertmanager:prometheus-alertmanager"
   "initdb:postgresql"   # found in /usr/lib/postgresql/*/bin; tests run it via runuser as root
+  "unbound:unbound"     # dns dnssec tests: a validating resolver on loopback (in /usr/sbin)
+  "exim4:exim4-daemon-light"   # tls starttls tests: a real SMTP server on a high port (in /usr/sbin)
 )
 missing=()
 for pair in "${NEEDED[@]}"; do
   cmd=${pair%%:*}; pkg=${pair#*:}
-  if ! command -v "$cmd" >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/"$cmd" >/dev/null 2>&1; then
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x /usr/sbin/"$cmd" ] \
+     && ! ls /usr/lib/postgresql/*/bin/"$cmd" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
 done

@@ -10,6 +10,7 @@ mod dns;
 mod engine;
 mod failed_steps;
 mod launch;
+mod mail;
 mod ops_probes;
 mod postgres;
 mod postlaunch;

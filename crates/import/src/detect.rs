@@ -123,6 +123,11 @@ static DNS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)\b(dns|spf|dkim|dmarc|cname|mx record|a record|propagat\w*|resolves?)\b")
 });
 static MAIL_WORDS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(spf|dkim|dmarc)\b"));
+static MX_WORDS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bmx\b"));
+static RENEWAL_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(renew\w*|auto-renew\w*|expir\w*|registration|registrar)\b"));
+static MAIL_SERVER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(smtp|mail\s+servers?|mx|imap|pop3|starttls)\b"));
 static MIGRATION: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bmigrations?\b"));
 static MIGRATION_STATE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b(applied|current|pending|up[- ]to[- ]date|count)\b|≥|>="));
@@ -391,34 +396,118 @@ fn tls(text: &str, names: &HostNames) -> Option<Detection> {
 
 fn dns(text: &str, context: &str, names: &HostNames) -> Option<Detection> {
     let in_dns_section = DNS_WORDS.is_match(context);
-    if !DNS_WORDS.is_match(text) && !in_dns_section {
+    if !DNS_WORDS.is_match(text) && !in_dns_section && !MX_WORDS.is_match(text) {
         return None;
     }
     let mut vars = Vec::new();
     let found = hosts(text);
     let host = match found.first() {
         Some(h) => host_var(names, h, &mut vars),
-        None if DOMAIN_WORD.is_match(text) || text.to_lowercase().contains("propagat") => {
+        // A mail line without a host checks the app's domain, unless it leads with
+        // an environment variable (then it is about the secret).
+        None if DOMAIN_WORD.is_match(text)
+            || (MAIL_WORDS.is_match(text) || MX_WORDS.is_match(text))
+                && !ENV_NAME.is_match(text)
+            || text.to_lowercase().contains("propagat") =>
+        {
             domain_var(&mut vars).to_string()
         }
         None => return None,
     };
     let mut options = vec![("name", s(&format!("${{{host}}}")))];
     let mut expect = vec![];
+    let mut notes = vec![];
+    let lower = text.to_lowercase();
     if MAIL_WORDS.is_match(text) {
         options.push(("type", s("TXT")));
         expect = vec![
-            "rcode == 'NOERROR'".into(),
-            "answers.exists(a, a.startsWith('v=spf1'))".into(),
+            "spf != null".into(),
+            "spf.records == 1 && spf.errors.size() == 0 && !spf.lookups_exceeded".into(),
         ];
+        if lower.contains("dmarc") {
+            options.push(("dmarc", Value::Boolean(true)));
+            expect.push("dmarc != null && dmarc.p != 'none'".into());
+        }
+        if lower.contains("dkim") {
+            vars.push(VarNeed {
+                name: "dkim_selector".into(),
+                default: String::new(),
+                hint: "the DKIM selector your mail provider signs with, e.g. google".into(),
+            });
+            options.push(("dkim_selector", s("${dkim_selector}")));
+            expect.push("dkim.present && dkim.key_bits >= 1024".into());
+        }
+    } else if MX_WORDS.is_match(text) {
+        options.push(("type", s("MX")));
+        expect = vec!["answers.size() > 0".into(), "!null_mx".into()];
+        notes.push("add e.g. mx.exists(m, m.exchange.endsWith('.google.com.'))".into());
     }
-    if text.to_lowercase().contains("propagat") {
+    if lower.contains("propagat") {
         options.push(("authoritative", Value::Boolean(true)));
     }
     Some(Detection {
         probe: "dns",
         options,
         expect,
+        notes,
+        vars,
+    })
+}
+
+/// "Domain renewal", "domain expires in > 30 days": the registration, over RDAP.
+fn renewal(text: &str, names: &HostNames) -> Option<Detection> {
+    if !DOMAIN_WORD.is_match(text) || !RENEWAL_WORDS.is_match(text) {
+        return None;
+    }
+    let mut vars = Vec::new();
+    let host = match hosts(text).first() {
+        Some(h) => host_var(names, h, &mut vars),
+        None => domain_var(&mut vars).to_string(),
+    };
+    Some(Detection {
+        probe: "domain",
+        options: vec![("name", s(&format!("${{{host}}}")))],
+        expect: vec![],
+        notes: vec![
+            "the registered domain (example.com, not app.example.com); RDAP server from the IANA bootstrap unless server = \"…\"".into(),
+        ],
+        vars,
+    })
+}
+
+/// "Mail server TLS", "SMTP STARTTLS certificate": the certificate after STARTTLS.
+fn mail_tls(text: &str, names: &HostNames) -> Option<Detection> {
+    let lower = text.to_lowercase();
+    if !MAIL_SERVER.is_match(text) || !(TLS_WORDS.is_match(text) || lower.contains("starttls")) {
+        return None;
+    }
+    let (protocol, port) = if lower.contains("imap") {
+        ("imap", 143)
+    } else if lower.contains("pop3") {
+        ("pop3", 110)
+    } else {
+        ("smtp", 25)
+    };
+    let mut vars = Vec::new();
+    let host = match hosts(text).first() {
+        Some(h) => host_var(names, h, &mut vars),
+        None => {
+            vars.push(VarNeed {
+                name: "mail_host".into(),
+                default: String::new(),
+                hint: "your mail server (an MX host), e.g. mx1.example.com".into(),
+            });
+            "mail_host".to_string()
+        }
+    };
+    Some(Detection {
+        probe: "tls",
+        options: vec![
+            ("host", s(&format!("${{{host}}}"))),
+            ("port", Value::Integer(port)),
+            ("starttls", s(protocol)),
+        ],
+        expect: vec![],
         notes: vec![],
         vars,
     })
@@ -575,6 +664,8 @@ pub fn detect(
 ) -> Option<Detection> {
     let text = title;
     http(text, names)
+        .or_else(|| renewal(text, names))
+        .or_else(|| mail_tls(text, names))
         .or_else(|| hsts(text, names))
         .or_else(|| tls(text, names))
         .or_else(|| webhook(text, context, names))
@@ -646,5 +737,53 @@ mod tests {
         .unwrap();
         assert_eq!(e.probe, "env");
         assert!(d("Sentry error volume comparable to stage baseline", "").is_none());
+    }
+
+    fn option<'a>(x: &'a Detection, key: &str) -> Option<&'a Value> {
+        x.options.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    #[test]
+    fn mail_and_domain_lines() {
+        let x = d("SPF/DKIM/DMARC configured", "").unwrap();
+        assert_eq!(x.probe, "dns");
+        assert_eq!(option(&x, "type").and_then(Value::as_str), Some("TXT"));
+        assert_eq!(option(&x, "dmarc"), Some(&Value::Boolean(true)));
+        assert_eq!(
+            option(&x, "dkim_selector").and_then(Value::as_str),
+            Some("${dkim_selector}")
+        );
+        assert_eq!(x.expect.len(), 4, "{:?}", x.expect);
+        assert!(x.vars.iter().any(|v| v.name == "domain"), "{:?}", x.vars);
+        let x = d("SPF record for example.com", "").unwrap();
+        assert!(option(&x, "dmarc").is_none() && option(&x, "dkim_selector").is_none());
+
+        let x = d("Domain renewal: auto-renew on, expires in > 30 days", "").unwrap();
+        assert_eq!(x.probe, "domain");
+        assert_eq!(
+            option(&x, "name").and_then(Value::as_str),
+            Some("${domain}")
+        );
+        assert!(d("Domain configured", "").is_none_or(|x| x.probe != "domain"));
+
+        let x = d("MX records point to Google Workspace", "Mail").unwrap();
+        assert_eq!(x.probe, "dns");
+        assert_eq!(option(&x, "type").and_then(Value::as_str), Some("MX"));
+        assert_eq!(x.expect, vec!["answers.size() > 0", "!null_mx"]);
+
+        let x = d("Mail server TLS certificate valid", "").unwrap();
+        assert_eq!(x.probe, "tls");
+        assert_eq!(option(&x, "starttls").and_then(Value::as_str), Some("smtp"));
+        assert_eq!(option(&x, "port"), Some(&Value::Integer(25)));
+        assert_eq!(
+            option(&x, "host").and_then(Value::as_str),
+            Some("${mail_host}")
+        );
+        let x = d("IMAP STARTTLS on mail.example.com", "").unwrap();
+        assert_eq!(option(&x, "starttls").and_then(Value::as_str), Some("imap"));
+        assert_eq!(
+            option(&x, "host").and_then(Value::as_str),
+            Some("${mail_host}")
+        );
     }
 }

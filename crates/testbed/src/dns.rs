@@ -7,7 +7,9 @@
 //! - a stale secondary on `127.0.0.2:PORT` (same port): the same zone, except that
 //!   `api.demo.test.` still has its old address — the two disagree, as during a
 //!   propagation — and `fresh.demo.test.`, added since, is not there yet (NXDOMAIN);
-//! - a silent UDP port that reads questions and never answers.
+//! - a silent UDP port that reads questions and never answers;
+//! - on the primary, also the zones of [`crate::mailzone`]: `mail.test.` (SPF, DMARC,
+//!   DKIM, Null MX) and the DNSSEC-signed `signed.test.`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
@@ -41,6 +43,7 @@ pub struct DnsServers {
     primary: SocketAddr,
     secondary: SocketAddr,
     silent: SocketAddr,
+    signed: crate::mailzone::SignedZone,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -54,8 +57,11 @@ impl DnsServers {
         let silent = silent_socket.local_addr()?;
         let primary = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
         let secondary = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), port);
+        // The primary also serves `mail.test.` and the signed `signed.test.`.
+        let mut primary_zones = zone(API_ADDR, 2026111502)?;
+        let signed = crate::mailzone::add_zones(&mut primary_zones)?;
         let tasks = vec![
-            tokio::spawn(serve(udp1, tcp1, zone(API_ADDR, 2026111502)?)),
+            tokio::spawn(serve(udp1, tcp1, primary_zones)),
             tokio::spawn(serve(udp2, tcp2, zone(API_ADDR_STALE, 2026111501)?)),
             tokio::spawn(never_answer(silent_socket)),
         ];
@@ -63,6 +69,7 @@ impl DnsServers {
             primary,
             secondary,
             silent,
+            signed,
             tasks,
         })
     }
@@ -80,6 +87,12 @@ impl DnsServers {
     /// A UDP port that receives questions and never answers.
     pub fn silent(&self) -> SocketAddr {
         self.silent
+    }
+
+    /// The DNSKEY of `signed.test.` (`signed.test. DNSKEY 256 3 13 …`), for a
+    /// validating resolver's trust anchor.
+    pub fn trust_anchor(&self) -> &str {
+        &self.signed.trust_anchor
     }
 
     /// `dns`, `dns_other` and `dns_silent` as `ip:port`.
@@ -145,6 +158,7 @@ fn zone(api_addr: &str, serial: u32) -> std::io::Result<Catalog> {
         origin.clone(),
         ZoneType::Primary,
         AxfrPolicy::Deny,
+        None,
     );
     let at = |label: &str| {
         if label == "@" {

@@ -8,7 +8,10 @@
 //! OAuth client-credentials token endpoint and an API that wants its bearer, too
 //! ([`oauth`]).
 //! Authoritative DNS for `demo.test.` (hickory-server) with a stale secondary and a
-//! silent port ([`dns`]).
+//! silent port ([`dns`]), plus mail zones and a DNSSEC-signed zone ([`mailzone`]).
+//! STARTTLS responders for SMTP, IMAP and POP3 ([`mail`]) and an RDAP server
+//! ([`rdap`]). For tests only, started on demand: a validating resolver
+//! ([`unbound`]) and a real SMTP server ([`exim`]), both from Debian's packages.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -20,9 +23,14 @@
 mod api;
 mod certs;
 pub mod dns;
+pub mod exim;
+pub mod mail;
+pub mod mailzone;
 pub mod oauth;
 pub mod postgres;
+pub mod rdap;
 mod tls;
+pub mod unbound;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -48,6 +56,12 @@ pub enum TestbedError {
     /// A throwaway PostgreSQL cluster could not be created or started.
     #[error("failed to start PostgreSQL: {0}")]
     Postgres(String),
+    /// The validating resolver (`unbound`) could not be started.
+    #[error("failed to start the validating resolver: {0}")]
+    Resolver(String),
+    /// The SMTP server (`exim`) could not be started.
+    #[error("failed to start the SMTP server: {0}")]
+    Mail(String),
 }
 
 /// A running testbed. Dropping it stops every server.
@@ -66,6 +80,8 @@ pub struct Testbed {
     tls: TlsListeners,
     dns: dns::DnsServers,
     state: Arc<api::State>,
+    mail: mail::MailListeners,
+    rdap: rdap::RdapServer,
 }
 
 impl Testbed {
@@ -97,6 +113,8 @@ impl Testbed {
         ];
         let tls = TlsListeners::start(&pki).await?;
         let dns = dns::DnsServers::start().await?;
+        let mail = mail::MailListeners::start(&pki).await?;
+        let rdap = rdap::RdapServer::start().await?;
         Ok(Testbed {
             https,
             http,
@@ -109,6 +127,8 @@ impl Testbed {
             tls,
             dns,
             state,
+            mail,
+            rdap,
         })
     }
 
@@ -161,6 +181,8 @@ impl Testbed {
     pub fn vars(&self) -> Vec<(String, String)> {
         let mut vars = self.tls.vars();
         vars.extend(self.dns.vars());
+        vars.extend(self.mail.vars());
+        vars.extend(self.rdap.vars());
         vars.extend([
             ("api".into(), self.https_url()),
             ("api_plain".into(), self.http_url()),
@@ -190,6 +212,16 @@ impl Testbed {
     /// The DNS servers for `demo.test.` (primary, stale secondary, silent port).
     pub fn dns(&self) -> &dns::DnsServers {
         &self.dns
+    }
+
+    /// The STARTTLS responders (SMTP, IMAP, POP3, SMTP without STARTTLS, no-SSL Postgres).
+    pub fn mail(&self) -> &mail::MailListeners {
+        &self.mail
+    }
+
+    /// The RDAP server (registration data for `*.test`).
+    pub fn rdap(&self) -> &rdap::RdapServer {
+        &self.rdap
     }
 }
 

@@ -46,6 +46,15 @@ pub enum Error {
         /// Why it does not parse.
         reason: String,
     },
+    /// A question asked besides the item's own (SPF include, DMARC, DKIM, DNSSEC)
+    /// got no answer.
+    #[error("while looking up {question}: {unanswered}")]
+    Extra {
+        /// The question, `NAME TYPE`.
+        question: String,
+        /// The resolver's silence.
+        unanswered: Unanswered,
+    },
     /// `/etc/resolv.conf` could not be read (no `resolvers` given).
     #[error("failed to read the system resolver configuration {path}: {source} (set `resolvers`)")]
     ReadSystemConfig {
@@ -83,7 +92,9 @@ impl ProbeError for Error {
     fn is_timeout(&self) -> bool {
         match self {
             Error::Unanswered(all) => !all.is_empty() && all.iter().all(Unanswered::timed_out),
-            Error::ZoneLookup(u) | Error::NameServerLookup { unanswered: u, .. } => u.timed_out(),
+            Error::ZoneLookup(u)
+            | Error::NameServerLookup { unanswered: u, .. }
+            | Error::Extra { unanswered: u, .. } => u.timed_out(),
             _ => false,
         }
     }

@@ -7,6 +7,12 @@
 //! server's answer and whether they all agree. A server that does not answer at all
 //! makes the item fail with a reason naming it.
 //!
+//! Mail and DNSSEC facts come on top of the answers: `spf` (TXT, followed through
+//! include/redirect and counted as RFC 7208 §4.6.4 counts lookups), `dmarc`
+//! (`dmarc = true`), `dkim` (`dkim_selector`), structured `mx` with `null_mx`, and
+//! `dnssec` {ad, rrsig} from a second question with the DO bit (`dnssec = true`).
+//! Every extra question goes to the first resolver.
+//!
 //! ```toml
 //! [[item]]
 //! id = "dns.app"
@@ -20,8 +26,11 @@
 
 mod authority;
 mod error;
+mod extras;
+mod policy;
 mod present;
 mod query;
+mod spf;
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +46,7 @@ use serde_json::{Value, json};
 
 pub use error::{Error, Server, Silence, Unanswered};
 pub use query::QUERY_TIMEOUT;
+pub use spf::LOOKUP_LIMIT;
 
 /// Record types the probe asks for, as written in `type`.
 pub const TYPES: &[&str] = &["A", "AAAA", "CNAME", "TXT", "MX", "NS", "CAA", "SOA", "SRV"];
@@ -183,6 +193,19 @@ pub struct DnsOptions {
     /// Also ask each of the zone's own name servers (propagation check).
     #[serde(default)]
     pub authoritative: bool,
+    /// Also ask for `_dmarc.NAME` TXT and report `dmarc` (a `_dmarc.` name with
+    /// `type = "TXT"` reports it from its own answers).
+    #[serde(default)]
+    pub dmarc: bool,
+    /// Also ask for `SELECTOR._domainkey.NAME` TXT and report `dkim` (`"google"`,
+    /// `"selector1"`; a `._domainkey.` name with `type = "TXT"` reports it from its
+    /// own answers).
+    #[serde(default)]
+    pub dkim_selector: Option<String>,
+    /// Ask the first resolver again with the DNSSEC OK bit and report `dnssec`
+    /// {ad, rrsig}; use a validating resolver.
+    #[serde(default)]
+    pub dnssec: bool,
 }
 
 /// The DNS probe.
@@ -199,7 +222,7 @@ impl DnsProbe {
 impl Probe for DnsProbe {
     type Options = DnsOptions;
     const NAME: &'static str = "dns";
-    const SUMMARY: &'static str = "One DNS question to each resolver (and, optionally, the zone's name servers): rcode, answers, TTL, latency and whether they all agree.";
+    const SUMMARY: &'static str = "One DNS question to each resolver (and, optionally, the zone's name servers): rcode, answers, TTL, latency and whether they all agree; SPF, DMARC, DKIM, MX and DNSSEC read into facts.";
     const FACTS: &'static [Fact] = &[
         Fact::new(
             "rcode",
@@ -237,6 +260,44 @@ impl Probe for DnsProbe {
             FactType::List,
             "the servers (as in `resolvers`) whose answer is not NOERROR with records, as \"SERVER: RCODE\" or \"SERVER: no answers\"",
         ),
+        Fact::new(
+            "mx",
+            FactType::List,
+            "MX records as [{preference, exchange}] (exchange fully qualified, \".\" for a Null MX)",
+        )
+        .when("with `type = \"MX\"`"),
+        Fact::new(
+            "null_mx",
+            FactType::Bool,
+            "the name publishes a Null MX (`0 .`, RFC 7505): it accepts no mail",
+        )
+        .when("with `type = \"MX\"`"),
+        Fact::new(
+            "spf",
+            FactType::Object,
+            "the v=spf1 record: {records, all, mechanisms, includes, redirect, lookups, lookups_exceeded, errors}; null when there is none",
+        )
+        .nullable()
+        .when("with `type = \"TXT\"`"),
+        Fact::new(
+            "dmarc",
+            FactType::Object,
+            "the DMARC record at _dmarc.NAME: {records, p, sp, pct, rua, ruf, adkim, aspf}, defaults applied; null when there is none",
+        )
+        .nullable()
+        .when("with `dmarc = true`, or a `_dmarc.` name and `type = \"TXT\"`"),
+        Fact::new(
+            "dkim",
+            FactType::Object,
+            "the DKIM key at SELECTOR._domainkey.NAME: {present, revoked, key_type, key_bits}",
+        )
+        .when("with `dkim_selector`, or a `._domainkey.` name and `type = \"TXT\"`"),
+        Fact::new(
+            "dnssec",
+            FactType::Object,
+            "{ad, rrsig}: the first resolver set the AD bit (it validated the answer); an RRSIG came with the records",
+        )
+        .when("with `dnssec = true`"),
     ];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "dns.app"
@@ -248,10 +309,10 @@ resolvers = ["127.0.0.1:5353", "127.0.0.2:5353"]
 expect = ["answers.exists(a, a.endsWith('.pages.dev.'))", "consistent"]
 "#;
 
-    const DEFAULT_EXPECT_NOTE: &'static str = "`rcode == \"NOERROR\" && answers.size() > 0` (the first resolver); with several `resolvers` or `authoritative = true` also `failing.size() == 0`, so one failing server among several fails the item.";
+    const DEFAULT_EXPECT_NOTE: &'static str = "`rcode == \"NOERROR\" && answers.size() > 0` (the first resolver); with several `resolvers` or `authoritative = true` also `failing.size() == 0`, so one failing server among several fails the item. With `type = \"TXT\"` also: an SPF record, if any, is one record with no errors within the lookup limit; with `dmarc = true`: a DMARC record exists; with `dkim_selector`: the key is present; with `dnssec = true`: the answer is authenticated (`dnssec.ad`).";
 
     fn default_expect(options: &Options) -> Vec<String> {
-        let mut out = vec!["rcode == \"NOERROR\" && answers.size() > 0".to_string()];
+        let mut expect = vec!["rcode == \"NOERROR\" && answers.size() > 0".to_string()];
         // As written: a list of one is one server; a `${…}` may be several.
         let several = match options.get("resolvers") {
             Some(Value::Array(list)) => list.len() > 1,
@@ -262,9 +323,31 @@ expect = ["answers.exists(a, a.endsWith('.pages.dev.'))", "consistent"]
             None | Some(Value::Bool(false))
         );
         if several {
-            out.push("failing.size() == 0".into());
+            expect.push("failing.size() == 0".into());
         }
-        out
+        let is = |key: &str, want: &str| {
+            options
+                .get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
+        };
+        let on = |key: &str| options.get(key).is_some_and(|v| v != &Value::Bool(false));
+        if is("type", "TXT") {
+            expect.push(
+                "spf == null || (spf.records == 1 && spf.errors.size() == 0 && !spf.lookups_exceeded)"
+                    .into(),
+            );
+        }
+        if on("dmarc") {
+            expect.push("dmarc != null".into());
+        }
+        if options.contains_key("dkim_selector") {
+            expect.push("dkim.present".into());
+        }
+        if on("dnssec") {
+            expect.push("dnssec.ad".into());
+        }
+        expect
     }
 
     fn validate(options: &DnsOptions) -> Vec<OptionProblem> {
@@ -276,6 +359,11 @@ expect = ["answers.exists(a, a.endsWith('.pages.dev.'))", "consistent"]
             && let Err(found) = parse_servers(list)
         {
             problems.extend(found.into_iter().map(|e| OptionProblem::at("resolvers", e)));
+        }
+        if let Some(sel) = &options.dkim_selector
+            && let Err(e) = parse_selector(sel)
+        {
+            problems.push(OptionProblem::at("dkim_selector", e));
         }
         problems
     }
@@ -291,13 +379,65 @@ expect = ["answers.exists(a, a.endsWith('.pages.dev.'))", "consistent"]
                     .map_err(|e| Failure::options(OptionProblem::at("resolvers", e.join("; "))))?,
             ),
         };
+        let extras = extras_of(&options, &name)
+            .map_err(|e| Failure::options(OptionProblem::at("dkim_selector", e)))?;
         Ok(Arc::new(DnsObserver {
             name,
             rtype: options.record_type.record_type(),
             resolvers,
             authoritative: options.authoritative,
+            extras,
         }))
     }
+}
+
+/// A DKIM selector: one or more labels (`google`, `s1.2026`), no dots at the ends.
+fn parse_selector(text: &str) -> Result<Name, String> {
+    let t = text.trim();
+    if t.is_empty() || t.starts_with('.') || t.ends_with('.') {
+        return Err(format!(
+            "\"{text}\" is not a DKIM selector (write the selector alone, e.g. \"google\")"
+        ));
+    }
+    Name::from_utf8(t).map_err(|e| format!("\"{text}\" is not a DKIM selector: {e}"))
+}
+
+/// What the item observes besides its answers, from its options and name.
+fn extras_of(options: &DnsOptions, name: &Name) -> Result<extras::Extras, String> {
+    use extras::Source;
+    let txt = options.record_type == RecordKind::Txt;
+    let labels: Vec<String> = name
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect();
+    let dmarc = if txt && labels.first().is_some_and(|l| l == "_dmarc") {
+        Some(Source::Answers)
+    } else if options.dmarc {
+        let n = Name::from_ascii("_dmarc")
+            .and_then(|d| d.append_domain(name))
+            .map_err(|e| format!("_dmarc.{name}: {e}"))?;
+        Some(Source::Ask(n))
+    } else {
+        None
+    };
+    let dkim = match &options.dkim_selector {
+        Some(sel) => {
+            let n = parse_selector(sel)?
+                .append_domain(&Name::from_ascii("_domainkey").map_err(|e| e.to_string())?)
+                .and_then(|d| d.append_domain(name))
+                .map_err(|e| format!("{sel}._domainkey.{name}: {e}"))?;
+            Some(Source::Ask(n))
+        }
+        None if txt && labels.iter().skip(1).any(|l| l == "_domainkey") => Some(Source::Answers),
+        None => None,
+    };
+    Ok(extras::Extras {
+        mx: options.record_type == RecordKind::Mx,
+        spf: txt,
+        dmarc,
+        dkim,
+        dnssec: options.dnssec,
+    })
 }
 
 /// The listed resolvers (key as written, address), or every problem with the list.
@@ -373,6 +513,7 @@ struct DnsObserver {
     rtype: RecordType,
     resolvers: Resolvers,
     authoritative: bool,
+    extras: extras::Extras,
 }
 
 impl Observer for DnsObserver {
@@ -446,7 +587,22 @@ impl DnsObserver {
         if !silent.is_empty() {
             return Err(Error::Unanswered(silent));
         }
-        Ok(facts_of(&results))
+        let mut facts = facts_of(&results);
+        if let Some((_, first)) = results.first()
+            && self.extras.any()
+        {
+            self.extras
+                .observe(
+                    &first_addrs,
+                    &first_key,
+                    &self.name,
+                    self.rtype,
+                    first,
+                    &mut facts,
+                )
+                .await?;
+        }
+        Ok(facts)
     }
 }
 

@@ -73,6 +73,48 @@ pub enum Error {
         /// The `ca` option.
         path: String,
     },
+    /// `starttls`: the server does not offer the upgrade.
+    #[error("{target} does not offer STARTTLS ({protocol}: {detail})")]
+    StartTlsNotOffered {
+        /// `host:port`.
+        target: String,
+        /// `smtp`, `imap`, `pop3` or `postgres`.
+        protocol: &'static str,
+        /// What the server said instead.
+        detail: String,
+    },
+    /// `starttls`: the server offered the upgrade, then refused the command.
+    #[error("{target} refused STARTTLS ({protocol}): {reply}")]
+    StartTlsRefused {
+        /// `host:port`.
+        target: String,
+        /// The protocol.
+        protocol: &'static str,
+        /// The server's reply, cleaned and cut.
+        reply: String,
+    },
+    /// `starttls`: a reply that is not the protocol's (wrong greeting, garbage).
+    #[error("{target} answered the {protocol} {step} unexpectedly: {reply}")]
+    StartTlsReply {
+        /// `host:port`.
+        target: String,
+        /// The protocol.
+        protocol: &'static str,
+        /// Which step (`greeting`, `EHLO`, `CAPABILITY`, …).
+        step: &'static str,
+        /// What came instead, cleaned and cut.
+        reply: String,
+    },
+    /// `starttls`: the connection broke during the plaintext exchange.
+    #[error("{protocol} exchange with {target} failed before TLS: {source}")]
+    StartTlsIo {
+        /// `host:port`.
+        target: String,
+        /// The protocol.
+        protocol: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// rustls could not be configured (a bug, not the target's fault).
     #[error("failed to configure TLS: {0}")]
     Config(rustls::Error),
@@ -106,7 +148,11 @@ impl ProbeError for Error {
             | Error::Connect { .. }
             | Error::Handshake { .. }
             | Error::NoCertificate { .. }
-            | Error::BadCertificate { .. } => Blame::Target,
+            | Error::BadCertificate { .. }
+            | Error::StartTlsNotOffered { .. }
+            | Error::StartTlsRefused { .. }
+            | Error::StartTlsReply { .. }
+            | Error::StartTlsIo { .. } => Blame::Target,
             Error::ReadCa { .. }
             | Error::ParseCa { .. }
             | Error::CaCertificate { .. }
@@ -118,7 +164,9 @@ impl ProbeError for Error {
 
     fn is_timeout(&self) -> bool {
         match self {
-            Error::Connect { source, .. } => source.kind() == std::io::ErrorKind::TimedOut,
+            Error::Connect { source, .. } | Error::StartTlsIo { source, .. } => {
+                source.kind() == std::io::ErrorKind::TimedOut
+            }
             Error::Handshake {
                 cause: HandshakeCause::Io(e),
                 ..

@@ -14,8 +14,10 @@ use rustls::{DigitallySignedStruct, ProtocolVersion, SignatureScheme, SupportedP
 use tokio::net::TcpStream;
 
 use crate::error::{Error, HandshakeCause};
+use crate::starttls::StartTls;
 
-/// ALPN protocols offered, so `alpn` shows what an HTTPS client would get.
+/// ALPN protocols offered (without `starttls`), so `alpn` shows what an HTTPS client
+/// would get.
 const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
 /// The ring provider, built once.
@@ -35,6 +37,8 @@ pub struct Target {
     pub port: u16,
     /// Name sent as SNI and checked against the certificate.
     pub server_name: ServerName<'static>,
+    /// The plaintext protocol spoken before TLS, if any.
+    pub starttls: Option<StartTls>,
 }
 
 impl Target {
@@ -47,8 +51,26 @@ impl Target {
         }
     }
 
-    /// Opens a TCP connection.
+    /// Opens a TCP connection and, with `starttls`, speaks the plaintext protocol up
+    /// to where TLS starts.
     pub async fn connect(&self) -> Result<TcpStream, Error> {
+        let mut tcp = self.connect_tcp().await?;
+        if let Some(protocol) = self.starttls {
+            crate::starttls::upgrade(&mut tcp, protocol, &self.label()).await?;
+        }
+        Ok(tcp)
+    }
+
+    /// ALPN protocols to offer: an HTTPS client's, or the STARTTLS protocol's.
+    fn alpn(&self) -> &'static [&'static [u8]] {
+        match self.starttls {
+            Some(p) => p.alpn(),
+            None => ALPN,
+        }
+    }
+
+    /// Opens the TCP connection alone.
+    async fn connect_tcp(&self) -> Result<TcpStream, Error> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         let tcp = TcpStream::connect((host, self.port))
             .await
@@ -105,7 +127,7 @@ pub async fn handshake(
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
-    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    config.alpn_protocols = target.alpn().iter().map(|p| p.to_vec()).collect();
     // Every handshake is a full one: a resumed session shows no certificate.
     config.resumption = rustls::client::Resumption::disabled();
     let tcp = target.connect().await?;

@@ -6,8 +6,11 @@
 //! name (webpki, judged after the handshake so both are known even for a bad
 //! certificate); the stapled OCSP response; and, with `versions = true`, which
 //! protocol versions the server accepts when each is offered alone — TLS 1.0 and
-//! 1.1 through a hand-built ClientHello, since rustls cannot speak them. It never
-//! judges: core compares the facts with `expect`.
+//! 1.1 through a hand-built ClientHello, since rustls cannot speak them. With
+//! `starttls` (smtp, imap, pop3, postgres) every connection first speaks the
+//! protocol's plaintext exchange and upgrades (see `starttls.rs`); a server that does
+//! not offer the upgrade fails the item. It never judges: core compares the facts
+//! with `expect`.
 //!
 //! ```toml
 //! [[item]]
@@ -22,6 +25,7 @@ mod certificate;
 mod error;
 mod handshake;
 mod legacy_hello;
+mod starttls;
 mod trust;
 mod versions;
 
@@ -40,13 +44,10 @@ use crate::handshake::{Target, handshake, protocol_name};
 use crate::trust::Roots;
 
 pub use crate::error::{Error, HandshakeCause};
+pub use crate::starttls::StartTls;
 
-/// Port used when an item gives none.
+/// Port used when an item gives none (and no `starttls`).
 pub const DEFAULT_PORT: u16 = 443;
-
-fn default_port() -> u16 {
-    DEFAULT_PORT
-}
 
 /// Options of a `tls` item.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -54,10 +55,11 @@ fn default_port() -> u16 {
 pub struct TlsOptions {
     /// Name or IP address to connect to: no scheme, no port (`[::1]` or `::1` for IPv6).
     pub host: String,
-    /// TCP port.
-    #[serde(default = "default_port")]
+    /// TCP port (default 443; with `starttls`: 25 for smtp, 143 for imap, 110 for
+    /// pop3, 5432 for postgres).
+    #[serde(default)]
     #[schemars(range(min = 1, max = 65535))]
-    pub port: u16,
+    pub port: Option<u16>,
     /// Name sent as SNI and checked against the certificate (default: `host`); an IP
     /// address sends no SNI and is matched against IP SANs.
     #[serde(default)]
@@ -69,6 +71,21 @@ pub struct TlsOptions {
     /// Also offer each protocol version alone and report `accepts`.
     #[serde(default)]
     pub versions: bool,
+    /// Speak this plaintext protocol first and upgrade the connection (`"smtp"`,
+    /// `"imap"`, `"pop3"` or `"postgres"`); a server that does not offer the upgrade
+    /// fails the item. Default: TLS from the first byte.
+    #[serde(default)]
+    pub starttls: Option<StartTls>,
+}
+
+impl TlsOptions {
+    /// The port to connect to: `port`, or the default of `starttls`'s protocol, or 443.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or_else(|| {
+            self.starttls
+                .map_or(DEFAULT_PORT, starttls::StartTls::default_port)
+        })
+    }
 }
 
 /// `host` without IPv6 brackets; an error explains a URL or `host:port` given by mistake.
@@ -129,7 +146,7 @@ impl TlsProbe {
 impl Probe for TlsProbe {
     type Options = TlsOptions;
     const NAME: &'static str = "tls";
-    const SUMMARY: &'static str = "One TLS handshake: protocol, cipher, ALPN, the certificate chain, its validity and expiry, the hostname match, OCSP stapling and, optionally, which protocol versions are accepted.";
+    const SUMMARY: &'static str = "One TLS handshake: protocol, cipher, ALPN, the certificate chain, its validity and expiry, the hostname match, OCSP stapling and, optionally, which protocol versions are accepted; also after STARTTLS (SMTP, IMAP, POP3, PostgreSQL).";
     const FACTS: &'static [Fact] = &[
         Fact::new(
             "protocol",
@@ -240,7 +257,7 @@ expect = [
             }
             Ok(_) => {}
         }
-        if options.port == 0 {
+        if options.port == Some(0) {
             problems.push(OptionProblem::at(
                 "port",
                 "port 0 is out of range (1 to 65535)",
@@ -274,8 +291,9 @@ expect = [
         Ok(Arc::new(TlsObserver {
             target: Target {
                 host,
-                port: options.port,
+                port: options.effective_port(),
                 server_name,
+                starttls: options.starttls,
             },
             roots,
             versions: options.versions,
@@ -441,17 +459,23 @@ mod tests {
     }
 
     #[test]
-    fn every_option_is_documented_and_port_defaults_to_443() {
+    fn every_option_is_documented_and_port_defaults_to_the_protocols() {
         let schema = TlsProbe::new().options_schema();
         let props = schema["properties"].as_object().expect("properties");
         assert_eq!(
             props.keys().collect::<Vec<_>>(),
-            ["host", "port", "sni", "ca", "versions"]
+            ["host", "port", "sni", "ca", "versions", "starttls"]
         );
         for (name, s) in props {
             assert!(s["description"].is_string(), "{name} has no doc: {s}");
         }
-        assert_eq!(props["port"]["default"], 443);
+        assert!(
+            props["port"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("default 443")),
+            "{}",
+            props["port"]
+        );
         assert_eq!(props["port"]["minimum"], 1);
         assert_eq!(schema["required"], json!(["host"]));
         assert_eq!(schema["additionalProperties"], false);
@@ -680,3 +704,6 @@ mod tests {
         assert_eq!(e.blame(), preflight_core::Blame::Checker, "{e:?}");
     }
 }
+
+#[cfg(test)]
+mod starttls_tests;
