@@ -6,7 +6,9 @@
 //! port that is closed. Nothing listens beyond loopback. Webhook receivers that verify
 //! each provider's signature scheme live under `/wh/` on the API ([`webhooks`]).
 //! Authoritative DNS for `demo.test.` (hickory-server) with a stale secondary and a
-//! silent port ([`dns`]).
+//! silent port ([`dns`]). A website behind its own name server (`web.test.`, several
+//! addresses per name) for CORS, cookies, redirects and security headers ([`web`]);
+//! WebSocket servers ([`websocket`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -20,7 +22,9 @@ mod certs;
 pub mod dns;
 pub mod postgres;
 mod tls;
+pub mod web;
 pub mod webhooks;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -62,6 +66,8 @@ pub struct Testbed {
     tasks: Vec<JoinHandle<()>>,
     tls: TlsListeners,
     dns: dns::DnsServers,
+    web: web::WebServers,
+    ws: websocket::WebSocketServers,
 }
 
 impl Testbed {
@@ -93,6 +99,8 @@ impl Testbed {
         ];
         let tls = TlsListeners::start(&pki).await?;
         let dns = dns::DnsServers::start().await?;
+        let web = web::WebServers::start(&pki).await?;
+        let ws = websocket::WebSocketServers::start(&pki).await?;
         Ok(Testbed {
             https,
             http,
@@ -104,6 +112,8 @@ impl Testbed {
             tasks,
             tls,
             dns,
+            web,
+            ws,
         })
     }
 
@@ -151,6 +161,8 @@ impl Testbed {
     pub fn vars(&self) -> Vec<(String, String)> {
         let mut vars = self.tls.vars();
         vars.extend(self.dns.vars());
+        vars.extend(self.web.vars());
+        vars.extend(self.ws.vars());
         vars.extend([
             ("api".into(), self.https_url()),
             ("api_plain".into(), self.http_url()),
@@ -178,6 +190,16 @@ impl Testbed {
     /// The DNS servers for `demo.test.` (primary, stale secondary, silent port).
     pub fn dns(&self) -> &dns::DnsServers {
         &self.dns
+    }
+
+    /// The website behind `web.test.` and its nodes.
+    pub fn web(&self) -> &web::WebServers {
+        &self.web
+    }
+
+    /// The WebSocket servers.
+    pub fn websocket(&self) -> &websocket::WebSocketServers {
+        &self.ws
     }
 }
 
