@@ -8,7 +8,7 @@
 //! - The site over HTTPS (certificate for `web.test`, `www.web.test`, `localhost`,
 //!   `127.0.0.1` from the testbed CA) and plain HTTP. Plain HTTP redirects everything
 //!   to HTTPS with one 301 on the same host, except `/old-home`, which takes two 302
-//!   hops. HTTPS redirects `www.web.test` to the apex with a 301.
+//!   hops, and `/hostile/…`, served as over HTTPS (so HTTP/1.1 sees them too). HTTPS redirects `www.web.test` to the apex with a 301.
 //! - Pages: `/` (strong security headers, good cookies, `index, follow`), `/staging`
 //!   (a staging leftover: `noindex`, weak CSP, no HSTS, careless cookies),
 //!   `/robots.txt`, `/staging/robots.txt` (`Disallow: /`), `/sitemap.xml`.
@@ -94,8 +94,20 @@ impl WebServers {
         let (node_listeners, nodes_port, dead) = bind_nodes().await?;
         let nodes: Vec<IpAddr> = node_listeners.iter().map(|(ip, _)| *ip).collect();
         let mut tasks = vec![
-            tokio::spawn(serve(https_l, Some(site), Site::Https { https: https.port() })),
-            tokio::spawn(serve(http_l, None, Site::Plain { https: https.port() })),
+            tokio::spawn(serve(
+                https_l,
+                Some(site),
+                Site::Https {
+                    https: https.port(),
+                },
+            )),
+            tokio::spawn(serve(
+                http_l,
+                None,
+                Site::Plain {
+                    https: https.port(),
+                },
+            )),
         ];
         for (ip, l) in node_listeners {
             let not_after = if ip == IpAddr::V4(OLD_NODE) {
@@ -109,8 +121,10 @@ impl WebServers {
                 now - day
             };
             let (leaf, key) = pki.issue(&[NODES_NAME], not_before, not_after)?;
-            let acceptor =
-                TlsAcceptor::from(Arc::new(server_config(vec![leaf, pki.ca_der.clone()], key)?));
+            let acceptor = TlsAcceptor::from(Arc::new(server_config(
+                vec![leaf, pki.ca_der.clone()],
+                key,
+            )?));
             tasks.push(tokio::spawn(serve(l, Some(acceptor), Site::Node(ip))));
         }
 
@@ -374,6 +388,7 @@ async fn handle(req: Request<Incoming>, site: Site) -> Result<Resp, Infallible> 
     let path = req.uri().path().to_string();
     let host = host_of(&req);
     Ok(match site {
+        Site::Plain { .. } if path.starts_with("/hostile/") => site_page(&req, &path),
         Site::Plain { https } => match path.as_str() {
             "/old-home" => redirect(StatusCode::FOUND, "/older-home"),
             "/older-home" => redirect(StatusCode::FOUND, &format!("https://{host}:{https}/")),
@@ -388,7 +403,11 @@ async fn handle(req: Request<Incoming>, site: Site) -> Result<Resp, Infallible> 
         ),
         Site::Https { .. } => site_page(&req, &path),
         Site::Node(ip) => {
-            let mut r = page(StatusCode::OK, "text/plain; charset=utf-8", format!("node {ip}"));
+            let mut r = page(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                format!("node {ip}"),
+            );
             add(&mut r, "x-node", &ip.to_string());
             r
         }
@@ -505,7 +524,11 @@ fn site_page(req: &Request<Incoming>, path: &str) -> Resp {
                 add(&mut r, "access-control-allow-origin", o);
             }
             add(&mut r, "access-control-allow-credentials", "true");
-            add(&mut r, "access-control-allow-methods", "GET, POST, PUT, DELETE");
+            add(
+                &mut r,
+                "access-control-allow-methods",
+                "GET, POST, PUT, DELETE",
+            );
             add(&mut r, "access-control-allow-headers", "*");
             r
         }
@@ -536,7 +559,11 @@ fn site_page(req: &Request<Incoming>, path: &str) -> Resp {
         "/hostile/file" => redirect(StatusCode::FOUND, "file:///etc/passwd"),
         "/hostile/scheme" => redirect(StatusCode::FOUND, "gopher://web.test:70/1"),
         "/hostile/chain" => redirect(StatusCode::MOVED_PERMANENTLY, "/hostile/file"),
-        _ => page(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found"),
+        _ => page(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found",
+        ),
     }
 }
 

@@ -223,9 +223,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
     }
 }
 
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
-    mut ws: tokio_tungstenite::WebSocketStream<S>,
-) {
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut ws: tokio_tungstenite::WebSocketStream<S>) {
     while let Some(Ok(msg)) = ws.next().await {
         if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
             return;

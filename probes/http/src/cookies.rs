@@ -94,9 +94,9 @@ impl Cookie {
 
     /// `SameSite` is one of the three values browsers know.
     pub fn same_site_valid(&self) -> bool {
-        self.same_site.as_deref().is_none_or(|s| {
-            ["strict", "lax", "none"].contains(&s.to_ascii_lowercase().as_str())
-        })
+        self.same_site
+            .as_deref()
+            .is_none_or(|s| ["strict", "lax", "none"].contains(&s.to_ascii_lowercase().as_str()))
     }
 }
 

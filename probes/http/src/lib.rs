@@ -615,8 +615,10 @@ expect = ["status == 200", "json.status == 'healthy'", "latency_ms < 500"]
             Some(origin) => Some(CorsRequest {
                 origin: parse_origin(origin).map_err(bad("origin"))?,
                 method: match &o.request_method {
-                    Some(m) => HeaderValue::from_str(parse_method(m).map_err(bad("request_method"))?.as_str())
-                        .map_err(|_| bad("request_method")("not a method".into()))?,
+                    Some(m) => HeaderValue::from_str(
+                        parse_method(m).map_err(bad("request_method"))?.as_str(),
+                    )
+                    .map_err(|_| bad("request_method")("not a method".into()))?,
                     None => HeaderValue::from_static("GET"),
                 },
                 headers: request_headers_value(&o.request_headers)
@@ -752,7 +754,7 @@ impl HttpObserver {
                 req = req.body(b.clone());
             }
             let mut resp = req.send().await.map_err(|e| Error::Request {
-                reason: preflight_client::describe_error(&e, &url),
+                reason: describe(&e, &url),
                 timeout: e.is_timeout(),
             })?;
             let status = resp.status();
@@ -1009,7 +1011,11 @@ impl HttpObserver {
 
     /// The CORS preflight: `OPTIONS url` with `Origin` and the request method/headers,
     /// no redirects followed (browsers do not follow them for a preflight either).
-    async fn preflight(&self, client: &reqwest::Client, cors: &CorsRequest) -> Result<Value, Error> {
+    async fn preflight(
+        &self,
+        client: &reqwest::Client,
+        cors: &CorsRequest,
+    ) -> Result<Value, Error> {
         let mut req = client
             .request(Method::OPTIONS, self.url.clone())
             .header(reqwest::header::ORIGIN, cors.origin.clone())
@@ -1018,7 +1024,7 @@ impl HttpObserver {
             req = req.header("access-control-request-headers", h.clone());
         }
         let resp = req.send().await.map_err(|e| Error::Cors {
-            reason: preflight_client::describe_error(&e, &self.url),
+            reason: describe(&e, &self.url),
             timeout: e.is_timeout(),
         })?;
         let h = resp.headers();
@@ -1037,7 +1043,13 @@ impl HttpObserver {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .take(CORS_LIST_CAP)
-                .map(|s| if lower { s.to_ascii_lowercase() } else { s.to_string() })
+                .map(|s| {
+                    if lower {
+                        s.to_ascii_lowercase()
+                    } else {
+                        s.to_string()
+                    }
+                })
                 .collect()
         };
         Ok(json!({
@@ -1066,8 +1078,11 @@ impl HttpObserver {
         } else {
             None
         };
-        let cookies: Vec<cookies::Cookie> =
-            x.set_cookies.iter().filter_map(|c| cookies::parse(c)).collect();
+        let cookies: Vec<cookies::Cookie> = x
+            .set_cookies
+            .iter()
+            .filter_map(|c| cookies::parse(c))
+            .collect();
         let security = security::facts(
             &x.headers,
             &security::Context {
@@ -1108,6 +1123,28 @@ impl HttpObserver {
         f.insert("tls_version".into(), json!(x.tls_version));
         f.insert("days_left".into(), json!(x.days_left));
         f
+    }
+}
+
+/// A transport error as a reason; a response head over the transport's limits (HTTP/1.1:
+/// 100 headers or ~400 KB; HTTP/2: 16 KiB of header list) reads as such.
+fn describe(e: &reqwest::Error, url: &Url) -> String {
+    let reason = preflight_client::describe_error(e, url);
+    let too_large = [
+        "message head is too large",
+        "header_list",
+        "too_many_continuations",
+        "too many headers",
+    ];
+    if too_large.iter().any(|w| reason.contains(w)) {
+        format!(
+            "the response headers from {}:{} are too large ({})",
+            url.host_str().unwrap_or("?"),
+            url.port_or_known_default().unwrap_or(0),
+            reason.rsplit(": ").next().unwrap_or_default()
+        )
+    } else {
+        reason
     }
 }
 

@@ -40,7 +40,10 @@ pub fn parse_servers(list: &[String]) -> Result<Vec<SocketAddr>, String> {
     if list.is_empty() {
         return Err("resolvers is empty (leave it out to use the system's resolver)".into());
     }
-    let (ok, bad): (Vec<_>, Vec<_>) = list.iter().map(|s| parse_server(s)).partition(Result::is_ok);
+    let (ok, bad): (Vec<_>, Vec<_>) = list
+        .iter()
+        .map(|s| parse_server(s))
+        .partition(Result::is_ok);
     if bad.is_empty() {
         Ok(ok.into_iter().filter_map(Result::ok).collect())
     } else {

@@ -20,18 +20,29 @@ pub fn meta_robots(html: &str) -> Option<String> {
             continue;
         }
         if rest.starts_with("<script") || rest.starts_with("<style") {
-            let close = if rest.starts_with("<script") { "</script" } else { "</style" };
-            at = rest.find(close).map_or(lower.len(), |e| start + e + close.len());
+            let close = if rest.starts_with("<script") {
+                "</script"
+            } else {
+                "</style"
+            };
+            at = rest
+                .find(close)
+                .map_or(lower.len(), |e| start + e + close.len());
             continue;
         }
         let end = rest.find('>').map_or(lower.len(), |e| start + e);
-        if rest.starts_with("<meta") && rest[5..].starts_with(|c: char| c.is_ascii_whitespace() || c == '/') {
+        if rest.starts_with("<meta")
+            && rest[5..].starts_with(|c: char| c.is_ascii_whitespace() || c == '/')
+        {
             tags += 1;
             if tags > MAX_TAGS {
                 break;
             }
             let attrs = attributes(&html[start + 5..end]);
-            let name = attrs.iter().find(|(k, _)| k == "name").map(|(_, v)| v.trim());
+            let name = attrs
+                .iter()
+                .find(|(k, _)| k == "name")
+                .map(|(_, v)| v.trim());
             if name.is_some_and(|n| n.eq_ignore_ascii_case("robots"))
                 && let Some((_, content)) = attrs.iter().find(|(k, _)| k == "content")
             {
@@ -107,13 +118,17 @@ mod tests {
             Some("noindex, nofollow".into())
         );
         assert_eq!(
-            meta_robots("<meta content='index' name=robots /><meta name=\"robots\" content=noarchive>"),
+            meta_robots(
+                "<meta content='index' name=robots /><meta name=\"robots\" content=noarchive>"
+            ),
             Some("index, noarchive".into())
         );
         assert_eq!(meta_robots("<meta name=\"viewport\" content=\"x\">"), None);
         // Commented out, inside a script, or after </head>: not a robots tag.
         assert_eq!(
-            meta_robots("<!-- <meta name=robots content=noindex> --><script>'<meta name=robots content=noindex>'</script></head><meta name=robots content=noindex>"),
+            meta_robots(
+                "<!-- <meta name=robots content=noindex> --><script>'<meta name=robots content=noindex>'</script></head><meta name=robots content=noindex>"
+            ),
             None
         );
         assert_eq!(meta_robots("<metadata name=robots content=x>"), None);

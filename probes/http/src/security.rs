@@ -88,7 +88,9 @@ impl Directive {
     fn nonce_or_hash(&self) -> bool {
         self.sources.iter().any(|s| {
             let l = s.to_ascii_lowercase();
-            l.starts_with("'nonce-") || l.starts_with("'sha256-") || l.starts_with("'sha384-")
+            l.starts_with("'nonce-")
+                || l.starts_with("'sha256-")
+                || l.starts_with("'sha384-")
                 || l.starts_with("'sha512-")
         })
     }
@@ -295,7 +297,9 @@ pub fn facts(headers: &Map<String, Value>, cx: &Context<'_>) -> Value {
         "cross_origin_resource_policy",
         match corp.as_deref() {
             None => (0, "corp-not-implemented"),
-            Some("same-origin" | "same-site") => (0, "corp-implemented-with-same-origin-or-same-site"),
+            Some("same-origin" | "same-site") => {
+                (0, "corp-implemented-with-same-origin-or-same-site")
+            }
             Some("cross-origin") => (0, "corp-implemented-with-cross-origin"),
             Some(_) => (-5, "corp-header-invalid"),
         },
@@ -342,8 +346,8 @@ fn csp_modifier(csp: Option<&BTreeMap<String, Directive>>) -> (i64, &'static str
     }
     let script = effective(csp, "script-src");
     let object = effective(csp, "object-src");
-    let inline_scripts = script
-        .is_none_or(|d| (d.unsafe_inline() && !d.nonce_or_hash()) || d.overly_broad());
+    let inline_scripts =
+        script.is_none_or(|d| (d.unsafe_inline() && !d.nonce_or_hash()) || d.overly_broad());
     let open_objects = object.is_none_or(Directive::overly_broad);
     if inline_scripts || open_objects {
         return (-20, "csp-implemented-with-unsafe-inline");
@@ -352,8 +356,15 @@ fn csp_modifier(csp: Option<&BTreeMap<String, Directive>>) -> (i64, &'static str
         return (-10, "csp-implemented-with-unsafe-eval");
     }
     const ACTIVE: &[&str] = &[
-        "default-src", "script-src", "object-src", "style-src", "connect-src", "frame-src",
-        "worker-src", "child-src", "form-action",
+        "default-src",
+        "script-src",
+        "object-src",
+        "style-src",
+        "connect-src",
+        "frame-src",
+        "worker-src",
+        "child-src",
+        "form-action",
     ];
     if ACTIVE
         .iter()
@@ -362,7 +373,10 @@ fn csp_modifier(csp: Option<&BTreeMap<String, Directive>>) -> (i64, &'static str
         return (-20, "csp-implemented-with-insecure-scheme");
     }
     if csp.values().any(Directive::insecure_scheme) {
-        return (-10, "csp-implemented-with-insecure-scheme-in-passive-content-only");
+        return (
+            -10,
+            "csp-implemented-with-insecure-scheme-in-passive-content-only",
+        );
     }
     if effective(csp, "style-src").is_some_and(Directive::unsafe_inline) {
         return (0, "csp-implemented-with-unsafe-inline-in-style-src-only");
@@ -389,7 +403,10 @@ fn cookie_modifier(cx: &Context<'_>, hsts: bool) -> (i64, &'static str) {
         let session = c.is_session();
         match (session, insecure(&c), hsts) {
             (true, true, false) => worse((-40, "cookies-session-without-secure-flag")),
-            (true, true, true) => worse((-10, "cookies-session-without-secure-flag-but-protected-by-hsts")),
+            (true, true, true) => worse((
+                -10,
+                "cookies-session-without-secure-flag-but-protected-by-hsts",
+            )),
             (false, true, false) => worse((-20, "cookies-without-secure-flag")),
             (false, true, true) => worse((-5, "cookies-without-secure-flag-but-protected-by-hsts")),
             _ => {}
@@ -545,13 +562,25 @@ mod tests {
         assert_eq!(s["csp"]["style-src"]["unsafe_inline"], true);
         assert_eq!(s["modifiers"]["csp"]["points"], -10);
         let s = security(
-            &[("content-security-policy", "script-src 'nonce-abc' 'unsafe-inline'; object-src 'none'")],
+            &[(
+                "content-security-policy",
+                "script-src 'nonce-abc' 'unsafe-inline'; object-src 'none'",
+            )],
             &[],
         );
         assert_eq!(s["modifiers"]["csp"]["points"], 5, "{s}");
         let s = security(&[("content-security-policy", "default-src *")], &[]);
-        assert_eq!(s["modifiers"]["csp"]["test"], "csp-implemented-with-unsafe-inline");
-        let s = security(&[("content-security-policy", "default-src 'self'; img-src http://cdn")], &[]);
+        assert_eq!(
+            s["modifiers"]["csp"]["test"],
+            "csp-implemented-with-unsafe-inline"
+        );
+        let s = security(
+            &[(
+                "content-security-policy",
+                "default-src 'self'; img-src http://cdn",
+            )],
+            &[],
+        );
         assert_eq!(s["modifiers"]["csp"]["points"], -10);
     }
 
@@ -561,7 +590,10 @@ mod tests {
             &[
                 ("x-frame-options", "sameorigin"),
                 ("referrer-policy", "no-referrer, unsafe-url"),
-                ("permissions-policy", "camera=(), geolocation=(self \"https://maps.web.test\")"),
+                (
+                    "permissions-policy",
+                    "camera=(), geolocation=(self \"https://maps.web.test\")",
+                ),
             ],
             &[],
         );
@@ -606,7 +638,10 @@ mod tests {
         };
         assert_eq!(run(&[u("http://a/"), u("https://a/")]), 0);
         assert_eq!(run(&[u("http://a/"), u("https://b/")]), -5);
-        assert_eq!(run(&[u("http://a/"), u("http://a/x"), u("https://a/")]), -10);
+        assert_eq!(
+            run(&[u("http://a/"), u("http://a/x"), u("https://a/")]),
+            -10
+        );
         assert_eq!(run(&[u("http://a/")]), -20);
     }
 }
