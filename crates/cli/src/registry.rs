@@ -18,5 +18,6 @@ pub fn catalog() -> Catalog {
         Arc::new(preflight_probe_prometheus::PrometheusProbe::new()),
         Arc::new(preflight_probe_command::CommandProbe::new()),
         Arc::new(preflight_probe_postgres::PostgresProbe::new()),
+        Arc::new(preflight_probe_websocket::WebSocketProbe::new()),
     ])
 }
