@@ -76,7 +76,16 @@ fn every_probe_emits_exactly_what_it_describes() {
     let o = env.run(&file, &["--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_conformance(&json(&o), &mut seen);
-    for probe in ["http", "tls", "dns", "webhook", "env", "tcp", "command"] {
+    for probe in [
+        "http",
+        "tls",
+        "dns",
+        "webhook",
+        "env",
+        "tcp",
+        "command",
+        "websocket",
+    ] {
         assert!(seen.contains(probe), "{probe} was not observed: {seen:?}");
     }
 }

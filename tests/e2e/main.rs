@@ -12,4 +12,5 @@ mod postgres;
 mod postlaunch;
 mod terminal;
 mod tls;
+mod web;
 mod webhook;

@@ -278,6 +278,16 @@ impl Shared {
         {
             return Ok(c.clone());
         }
+        let c = self.build(key)?;
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), c.clone());
+        Ok(c)
+    }
+
+    /// A new client for `key`, not shared.
+    fn build(&self, key: &ClientKey) -> Result<reqwest::Client, Error> {
         let mut b = preflight_client::http_client_builder(key.insecure, key.ca.as_deref())
             .map_err(Error::Client)?
             .tls_info(true)
@@ -289,14 +299,8 @@ impl Shared {
         if let Some((host, ip)) = &key.resolve {
             b = b.resolve(host, SocketAddr::new(*ip, 0));
         }
-        let c = b
-            .build()
-            .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))?;
-        self.clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), c.clone());
-        Ok(c)
+        b.build()
+            .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))
     }
 }
 
@@ -725,7 +729,7 @@ impl Observer for HttpObserver {
             } else {
                 let facts = match self.samples {
                     Some(n) if n > 1 => self.sampled(n).await?,
-                    _ => self.facts_of(&self.exchange(&self.client).await?),
+                    _ => self.facts_of(&self.exchange_shared(&self.client, &self.key).await?),
                 };
                 (facts, self.client.clone())
             };
@@ -738,6 +742,24 @@ impl Observer for HttpObserver {
 }
 
 impl HttpObserver {
+    /// [`HttpObserver::exchange`] on the shared client; when the shared HTTP/2
+    /// connection was torn down under it (another item's response broke it: a GOAWAY
+    /// or a connection error), once more on a client of its own.
+    async fn exchange_shared(
+        &self,
+        client: &reqwest::Client,
+        key: &ClientKey,
+    ) -> Result<Exchange, Error> {
+        match self.exchange(client).await {
+            Err(Error::Request { reason, .. })
+                if reason.contains("connection error") || reason.contains("excessive load") =>
+            {
+                self.exchange(&self.shared.build(key)?).await
+            }
+            r => r,
+        }
+    }
+
     async fn exchange(&self, client: &reqwest::Client) -> Result<Exchange, Error> {
         let t0 = Instant::now();
         let mut url = self.url.clone();
@@ -953,10 +975,12 @@ impl HttpObserver {
                 resolve: Some((host.clone(), *ip)),
                 ..self.key.clone()
             };
-            clients.push(self.shared.client(&key)?);
+            clients.push((self.shared.client(&key)?, key));
         }
-        let results =
-            futures_util::future::join_all(clients.iter().map(|c| self.exchange(c))).await;
+        let results = futures_util::future::join_all(
+            clients.iter().map(|(c, key)| self.exchange_shared(c, key)),
+        )
+        .await;
         let mut per = serde_json::Map::new();
         let mut answered: Vec<(usize, &Exchange)> = Vec::new();
         let mut first_error: Option<(IpAddr, &Error)> = None;
@@ -1006,7 +1030,7 @@ impl HttpObserver {
         let mut facts = self.facts_of(first);
         facts.insert("addresses".into(), Value::Object(per));
         facts.insert("consistent".into(), json!(consistent));
-        Ok((facts, clients.swap_remove(first_i)))
+        Ok((facts, clients.swap_remove(first_i).0))
     }
 
     /// The CORS preflight: `OPTIONS url` with `Origin` and the request method/headers,

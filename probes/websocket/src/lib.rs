@@ -8,7 +8,9 @@
 //! cannot be made, a TLS failure or a handshake that does not complete within the
 //! item's timeout fails the item. With `send`, one text message is sent after the
 //! upgrade; with `expect_message`, the first message is awaited that long. Messages
-//! are read up to 1 MiB (longer fails the item) and kept up to 64 KiB.
+//! are read up to 1 MiB (longer fails the item) and kept up to 64 KiB. An upgrade that
+//! picks none of the offered `subprotocols` is reported (`subprotocol` null) and the
+//! socket is not used further (tungstenite drops it), so nothing is sent or awaited.
 //!
 //! ```toml
 //! [[item]]
@@ -39,6 +41,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -51,6 +54,8 @@ pub const MESSAGE_LIMIT: usize = 1024 * 1024;
 pub const MESSAGE_CAP: usize = 64 * 1024;
 /// How long the server gets to answer our close frame.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// How many other frames are read while waiting for the server's close frame.
+const CLOSE_FRAMES: usize = 64;
 
 /// Options of a `websocket` item.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -360,6 +365,8 @@ enum Upgrade<S> {
     Open(Box<WebSocketStream<S>>, Option<String>),
     /// Another status.
     Refused(u16),
+    /// 101 without any of the offered subprotocols: tungstenite closes the socket.
+    NoSubprotocol,
 }
 
 impl WebSocketObserver {
@@ -455,6 +462,11 @@ impl WebSocketObserver {
                 Ok(Upgrade::Open(Box::new(ws), sub))
             }
             Err(WsError::Http(resp)) => Ok(Upgrade::Refused(resp.status().as_u16())),
+            // Browsers accept an upgrade that picks no subprotocol; tungstenite drops
+            // the connection. It is a fact (`subprotocol` null), the socket is gone.
+            Err(WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+                SubProtocolError::NoSubProtocol,
+            ))) => Ok(Upgrade::NoSubprotocol),
             Err(e) => Err(self.handshake_error(&e)),
         }
     }
@@ -488,6 +500,14 @@ impl WebSocketObserver {
             Upgrade::Refused(status) => {
                 f.insert("connected".into(), json!(false));
                 f.insert("status".into(), json!(status));
+                f.insert("subprotocol".into(), Value::Null);
+                f.insert("message".into(), Value::Null);
+                f.insert("close_code".into(), Value::Null);
+                return Ok(f);
+            }
+            Upgrade::NoSubprotocol => {
+                f.insert("connected".into(), json!(true));
+                f.insert("status".into(), json!(101));
                 f.insert("subprotocol".into(), Value::Null);
                 f.insert("message".into(), Value::Null);
                 f.insert("close_code".into(), Value::Null);
@@ -549,7 +569,8 @@ impl WebSocketObserver {
             reason: Utf8Bytes::from_static(""),
         };
         let _ = tokio::time::timeout_at(until, ws.close(Some(normal))).await;
-        loop {
+        // A server that keeps talking gets a few frames' grace, not the whole wait.
+        for _ in 0..CLOSE_FRAMES {
             match tokio::time::timeout_at(until, ws.next()).await {
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     return Some(frame.map_or(1005, |c| u16::from(c.code)));
@@ -558,6 +579,7 @@ impl WebSocketObserver {
                 _ => return None,
             }
         }
+        None
     }
 }
 

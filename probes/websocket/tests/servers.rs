@@ -110,6 +110,17 @@ async fn refused_upgrades_are_facts() {
         "headers": {"authorization": format!("Bearer {TOKEN}")}}))
     .await;
     assert_eq!(f["connected"], true);
+    // An upgrade that picks none of the offered subprotocols.
+    let f = observe(
+        json!({"url": format!("{}/greet", ws.ws_url()), "subprotocols": ["chat.v2"],
+        "expect_message": "1s"}),
+    )
+    .await;
+    assert_eq!(
+        (f["connected"].clone(), f["subprotocol"].clone()),
+        (json!(true), Value::Null)
+    );
+    assert_eq!(f["message"], Value::Null);
     let f = observe(json!({"url": format!("{}/nowhere", ws.ws_url())})).await;
     assert_eq!(f["status"], 404);
     // A server that accepts, then closes with 1008.
