@@ -11,15 +11,9 @@ use crate::support::*;
 fn demo_shows_each_web_fact_passing_and_failing() {
     let o = preflight(&["demo", "--format", "json"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The verdict is not asserted here: it hangs on latency budgets of other items
+    // (engine::demo_runs_the_testbed_sweep checks it).
     let r = json(&o);
-    let unexpected: Vec<String> = r["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|i| i["status"] != "pass" && i["severity"] != "advisory")
-        .map(|i| format!("{}: {} {}", i["id"], i["status"], i["reason"]))
-        .collect();
-    assert_eq!(r["verdict"], "go", "{unexpected:?}");
     for id in [
         "site.https-redirect",
         "site.www-apex",

@@ -352,9 +352,6 @@ fn csp_modifier(csp: Option<&BTreeMap<String, Directive>>) -> (i64, &'static str
     if inline_scripts || open_objects {
         return (-20, "csp-implemented-with-unsafe-inline");
     }
-    if script.is_some_and(Directive::unsafe_eval) {
-        return (-10, "csp-implemented-with-unsafe-eval");
-    }
     const ACTIVE: &[&str] = &[
         "default-src",
         "script-src",
@@ -371,6 +368,9 @@ fn csp_modifier(csp: Option<&BTreeMap<String, Directive>>) -> (i64, &'static str
         .any(|n| csp.get(*n).is_some_and(Directive::insecure_scheme))
     {
         return (-20, "csp-implemented-with-insecure-scheme");
+    }
+    if script.is_some_and(Directive::unsafe_eval) {
+        return (-10, "csp-implemented-with-unsafe-eval");
     }
     if csp.values().any(Directive::insecure_scheme) {
         return (
