@@ -140,6 +140,8 @@ enum Route {
     Flood,
 }
 
+// The accept callback's `Result<Response, ErrorResponse>` is tungstenite's signature.
+#[allow(clippy::result_large_err)]
 async fn connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
     let mut route = Route::Echo;
     let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {

@@ -247,12 +247,11 @@ pub fn facts(headers: &Map<String, Value>, cx: &Context<'_>) -> Value {
     let referrer = referrer_raw.and_then(|v| {
         v.split(',')
             .map(|t| t.trim().to_ascii_lowercase())
-            .filter(|t| {
+            .rfind(|t| {
                 PRIVATE_REFERRERS.contains(&t.as_str())
                     || UNSAFE_REFERRERS.contains(&t.as_str())
                     || t == "no-referrer-when-downgrade"
             })
-            .next_back()
     });
     modifiers.insert(
         "referrer_policy",

@@ -148,7 +148,7 @@ impl ProbeError for Error {
 /// `1s`, `250ms`, `1.5s`.
 fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms < 1000 {
         format!("{ms}ms")
