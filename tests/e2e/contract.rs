@@ -77,7 +77,15 @@ fn every_probe_emits_exactly_what_it_describes() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_conformance(&json(&o), &mut seen);
     for probe in [
-        "http", "tls", "dns", "webhook", "env", "tcp", "command", "domain",
+        "http",
+        "tls",
+        "dns",
+        "webhook",
+        "env",
+        "tcp",
+        "command",
+        "domain",
+        "websocket",
     ] {
         assert!(seen.contains(probe), "{probe} was not observed: {seen:?}");
     }

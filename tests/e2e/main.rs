@@ -16,4 +16,5 @@ mod postgres;
 mod postlaunch;
 mod terminal;
 mod tls;
+mod web;
 mod webhook;

@@ -19,5 +19,6 @@ pub fn catalog() -> Catalog {
         Arc::new(preflight_probe_command::CommandProbe::new()),
         Arc::new(preflight_probe_postgres::PostgresProbe::new()),
         Arc::new(preflight_probe_domain::DomainProbe::new()),
+        Arc::new(preflight_probe_websocket::WebSocketProbe::new()),
     ])
 }

@@ -18,8 +18,8 @@ use crate::{CliError, Exit, PlanArgs, registry};
 /// The demo checklist, shipped in `config/demo.toml`.
 pub const DEMO_CHECKLIST: &str = include_str!("../../../config/demo.toml");
 
-/// The line of `config/demo.toml` above which the demo inserts its Postgres items.
-const KNOWN_BAD_MARKER: &str = "# ---- known-bad targets";
+/// The line of `config/demo.toml` where the demo inserts its Postgres items.
+const POSTGRES_MARKER: &str = "# ---- the demo inserts its Postgres items";
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -231,8 +231,8 @@ pub fn demo_command(format: &str) -> Result<Exit, CliError> {
             .map_err(|e| CliError::Internal(e.to_string()))?;
         let file = bed.dir().join("demo.toml");
         let pg = crate::demo_postgres::start(bed.dir().to_path_buf()).await;
-        // Postgres items go before the known-bad section, so sections stay in order.
-        let checklist = match DEMO_CHECKLIST.find(KNOWN_BAD_MARKER) {
+        // Postgres items (section 7) go at the marker, so sections stay in order.
+        let checklist = match DEMO_CHECKLIST.find(POSTGRES_MARKER) {
             Some(at) => format!(
                 "{}{}\n{}",
                 &DEMO_CHECKLIST[..at],

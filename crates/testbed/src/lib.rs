@@ -12,6 +12,9 @@
 //! STARTTLS responders for SMTP, IMAP and POP3 ([`mail`]) and an RDAP server
 //! ([`rdap`]). For tests only, started on demand: a validating resolver
 //! ([`unbound`]) and a real SMTP server ([`exim`]), both from Debian's packages.
+//! A website behind its own name server (`web.test.`, several
+//! addresses per name) for CORS, cookies, redirects and security headers ([`web`]);
+//! WebSocket servers ([`websocket`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -31,7 +34,9 @@ pub mod postgres;
 pub mod rdap;
 mod tls;
 pub mod unbound;
+pub mod web;
 pub mod webhooks;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -82,6 +87,8 @@ pub struct Testbed {
     state: Arc<api::State>,
     mail: mail::MailListeners,
     rdap: rdap::RdapServer,
+    web: web::WebServers,
+    ws: websocket::WebSocketServers,
 }
 
 impl Testbed {
@@ -115,6 +122,8 @@ impl Testbed {
         let dns = dns::DnsServers::start().await?;
         let mail = mail::MailListeners::start(&pki).await?;
         let rdap = rdap::RdapServer::start().await?;
+        let web = web::WebServers::start(&pki).await?;
+        let ws = websocket::WebSocketServers::start(&pki).await?;
         Ok(Testbed {
             https,
             http,
@@ -129,6 +138,8 @@ impl Testbed {
             state,
             mail,
             rdap,
+            web,
+            ws,
         })
     }
 
@@ -183,6 +194,8 @@ impl Testbed {
         vars.extend(self.dns.vars());
         vars.extend(self.mail.vars());
         vars.extend(self.rdap.vars());
+        vars.extend(self.web.vars());
+        vars.extend(self.ws.vars());
         vars.extend([
             ("api".into(), self.https_url()),
             ("api_plain".into(), self.http_url()),
@@ -222,6 +235,16 @@ impl Testbed {
     /// The RDAP server (registration data for `*.test`).
     pub fn rdap(&self) -> &rdap::RdapServer {
         &self.rdap
+    }
+
+    /// The website behind `web.test.` and its nodes.
+    pub fn web(&self) -> &web::WebServers {
+        &self.web
+    }
+
+    /// The WebSocket servers.
+    pub fn websocket(&self) -> &websocket::WebSocketServers {
+        &self.ws
     }
 }
 
