@@ -1,11 +1,13 @@
 //! End-to-end tests of the `preflight` binary against the real testbed on loopback.
 //! One file per area; each probe adds its own module here.
 
+mod browser;
 mod support;
 
 mod contract;
 mod dns;
 mod engine;
+mod html;
 mod launch;
 mod ops_probes;
 mod postgres;
