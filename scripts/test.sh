@@ -11,6 +11,7 @@ NEEDED=(
   "openssl:openssl"   # tls e2e: `openssl s_server` as an independent TLS 1.0/1.1 server
   "prometheus-alertmanager:prometheus-alertmanager"
   "initdb:postgresql"   # found in /usr/lib/postgresql/*/bin; tests run it via runuser as root
+  "chromium:chromium"   # the HTML report's browser tests (headless, over the DevTools protocol)
 )
 missing=()
 for pair in "${NEEDED[@]}"; do
@@ -36,4 +37,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 cargo deny --offline check licenses bans sources
+# Chromium is installed above, so the HTML browser tests must run, not skip.
+export PREFLIGHT_REQUIRE_BROWSER=1
 cargo test --workspace --locked

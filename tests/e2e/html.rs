@@ -1,7 +1,8 @@
 //! The HTML report (`--format html`) of real runs against the testbed, opened in
 //! headless Chromium: no console errors, no network requests, the verdict and every
 //! item id visible, with and without JavaScript, at 1280 px and 390 px — screenshots
-//! and the pages are kept in `target/html-report/` for a person to look at. Markup
+//! (whole page and first screen), the pages and a printed PDF are kept in
+//! `target/html-report/` for a person to look at. Markup
 //! from a target and from the checklist stays text; secrets stay `****`.
 //!
 //! Skipped, saying so, where Chromium is not installed — unless
@@ -24,6 +25,7 @@ static BROWSER: Mutex<()> = Mutex::new(());
 const TOKEN: &str = "s3cr3t-e2e-token-7731";
 
 /// The browser, or `None` (and a message) where it cannot be had.
+#[expect(clippy::print_stderr, reason = "a skipped test says so")]
 fn browser() -> Option<Browser> {
     if let Some(b) = Browser::launch() {
         return Some(b);
@@ -266,7 +268,14 @@ fn check_page(b: &mut Browser, page: &Path, name: &str, verdict: &str, ids: &[St
             .collect();
         assert!(missing.is_empty(), "{what}: ids not visible: {missing:?}");
         if js {
+            // The whole page (up to 6,000 px), and the first screen a person sees.
             b.screenshot(&tab, &out_dir().join(format!("{name}-{width}.png")), 6000);
+            let first = if mobile { 844 } else { 1300 };
+            b.screenshot(
+                &tab,
+                &out_dir().join(format!("{name}-{width}-top.png")),
+                first,
+            );
         }
         b.close(&tab);
         first.get_or_insert(load);
@@ -414,10 +423,18 @@ fn html_report_of_a_real_run_is_inert_and_readable_in_a_browser() {
         "the JSON report has it too"
     );
     b.pdf(&tab, &out_dir().join("launch.pdf"));
+    // The dark colour scheme, for a person to look at.
+    b.call(
+        Some(&tab),
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    b.screenshot(&tab, &out_dir().join("launch-1280-dark-top.png"), 1300);
     b.close(&tab);
 }
 
 #[test]
+#[expect(clippy::print_stderr, reason = "the measured load time is worth seeing")]
 fn html_report_of_a_thousand_items_renders_in_under_a_second() {
     let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut b) = browser() else { return };

@@ -36,7 +36,7 @@ static CSP: LazyLock<String> = LazyLock::new(|| {
         base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
     };
     format!(
-        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; base-uri 'none'; form-action 'none'",
         hash(JS),
         hash(CSS)
     )

@@ -263,15 +263,15 @@ fn labels(runs: &[Run]) -> Vec<String> {
 
 /// `T+42s`, `T+5m`, `T+1h`, `T+24h`, `T+7d`.
 fn since(secs: u64) -> String {
-    let r = |v: u64, unit: u64| (v + unit / 2) / unit;
-    if secs < 90 {
+    let r = |unit: u64| (secs + unit / 2) / unit;
+    if secs < 60 {
         format!("T+{secs}s")
-    } else if secs < 90 * 60 {
-        format!("T+{}m", r(secs, 60))
-    } else if secs < 48 * 3600 {
-        format!("T+{}h", r(secs, 3600))
+    } else if r(60) < 60 {
+        format!("T+{}m", r(60))
+    } else if r(3600) < 48 {
+        format!("T+{}h", r(3600))
     } else {
-        format!("T+{}d", r(secs, 86_400))
+        format!("T+{}d", r(86_400))
     }
 }
 
@@ -286,5 +286,7 @@ mod tests {
         assert_eq!(since(24 * 3600), "T+24h");
         assert_eq!(since(7 * 86_400), "T+7d");
         assert_eq!(since(5 * 60 + 10), "T+5m");
+        assert_eq!(since(59 * 60 + 50), "T+1h");
+        assert_eq!(since(3 * 86_400 + 3600), "T+3d");
     }
 }

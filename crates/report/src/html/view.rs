@@ -278,7 +278,8 @@ impl ScoreBar {
     pub fn new(score: u8, pass_score: u8) -> ScoreBar {
         ScoreBar {
             fill: u32::from(score.min(100)) * 2,
-            mark: u32::from(pass_score.min(100)) * 2,
+            // The 2-unit mark stays inside the 200-unit bar at 100 %.
+            mark: (u32::from(pass_score.min(100)) * 2).min(198),
             met: score >= pass_score,
         }
     }
