@@ -286,7 +286,19 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Asks Chromium to quit (so its helper processes go with it), then kills it if
+    /// it has not within 5 s.
     fn drop(&mut self) {
+        let _ = self
+            .ws
+            .try_frame(0x1, br#"{"id":0,"method":"Browser.close"}"#);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -331,6 +343,11 @@ impl Socket {
     }
 
     fn frame(&mut self, opcode: u8, payload: &[u8]) {
+        self.try_frame(opcode, payload).expect("send frame");
+    }
+
+    /// Sends one masked frame.
+    fn try_frame(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
         let mut f = vec![0x80 | opcode];
         match payload.len() {
             n if n < 126 => f.push(0x80 | n as u8),
@@ -347,7 +364,7 @@ impl Socket {
         let key = self.mask.to_be_bytes();
         f.extend_from_slice(&key);
         f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        self.writer.write_all(&f).expect("send frame");
+        self.writer.write_all(&f)
     }
 
     fn send(&mut self, text: &str) {

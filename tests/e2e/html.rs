@@ -23,6 +23,8 @@ use crate::support::*;
 static BROWSER: Mutex<()> = Mutex::new(());
 
 const TOKEN: &str = "s3cr3t-e2e-token-7731";
+/// [`launch_checklist`] with markup in it.
+const HOSTILE: bool = true;
 
 /// The browser, or `None` (and a message) where it cannot be had.
 #[expect(clippy::print_stderr, reason = "a skipped test says so")]
@@ -72,12 +74,12 @@ fn cmd(args: &[&str]) -> Output {
         .expect("run preflight")
 }
 
-/// A launch checklist with markup in its own text, a target that answers with markup,
-/// a secret header, manual items (attested, expired, pending) and items that change
-/// with `--var`s and phases.
-fn launch_checklist(env: &Env) -> PathBuf {
+/// A launch checklist with a secret header, manual items (attested, expired,
+/// pending) and items that change with `--var`s and phases; when `hostile`, also
+/// markup in its own text and a target that answers with markup.
+fn launch_checklist(env: &Env, hostile: bool) -> PathBuf {
     let text = r#"[checklist]
-name = "Streamer App — launch <script>window.__pwned=5</script>"
+name = "NAME"
 pass_score = 60
 timeout = "5s"
 
@@ -146,19 +148,11 @@ severity = "advisory"
 probe = "http"
 url = "${api_plain}/api/health"
 
-[[item]]
-id = "web.hostile"
-title = "Partner widget </td><script>window.__pwned=6</script> \"quoted\" & 'single'"
-section = "2. Partner content </table>"
-owner = "<b onmouseover=\"window.__pwned=7\">web</b>"
-probe = "http"
-url = "${api_plain}/hostile"
-expect = ["headers['x-hostile'] == 'safe'", "body.contains('healthy')"]
-
+HOSTILE_ITEM
 [[item]]
 id = "web.token"
 title = "The API accepts our token"
-section = "2. Partner content </table>"
+section = "SECTION"
 probe = "http"
 url = "${api_plain}/echo"
 headers = { authorization = "Bearer ${env:PREFLIGHT_E2E_TOKEN}" }
@@ -184,15 +178,41 @@ section = "3. Sign-off"
 owner = "SRE"
 manual = true
 "#;
-    let f = env.write("launch.toml", text);
+    let hostile_item = r#"[[item]]
+id = "web.hostile"
+title = "Partner widget </td><script>window.__pwned=6</script> \"quoted\" & 'single'"
+section = "SECTION"
+owner = "<b onmouseover=\"window.__pwned=7\">web</b>"
+probe = "http"
+url = "${api_plain}/hostile"
+expect = ["headers['x-hostile'] == 'safe'", "body.contains('healthy')"]
+"#;
+    let (name, item, section, by) = if hostile {
+        (
+            "Streamer App — launch <script>window.__pwned=5</script>",
+            hostile_item,
+            "2. Partner content </table>",
+            "ann <script>window.__pwned=8</script>",
+        )
+    } else {
+        (
+            "Streamer App — production launch",
+            "",
+            "2. Partner API",
+            "ann",
+        )
+    };
+    let text = text
+        .replace("NAME", name)
+        .replace("HOSTILE_ITEM", item)
+        .replace("SECTION", section);
+    let f = env.write("launch.toml", &text);
     // One valid attestation, one that expired, none for ops.pager.
-    env.write(
-        "launch.attest.toml",
-        r#"[[attestation]]
+    let attest = r#"[[attestation]]
 id = "legal.privacy"
-by = "ann <script>window.__pwned=8</script>"
+by = "BY"
 at = "2026-05-14T17:00:00Z"
-note = "page live, LEGAL-12 </td>"
+note = "NOTE"
 
 [[attestation]]
 id = "legal.terms"
@@ -200,7 +220,15 @@ by = "bob"
 at = "2026-01-10T09:00:00Z"
 note = "v3 signed off"
 expires = "2026-02-10T09:00:00Z"
-"#,
+"#;
+    let note = if hostile {
+        "page live, LEGAL-12 </td>"
+    } else {
+        "page live, LEGAL-12"
+    };
+    env.write(
+        "launch.attest.toml",
+        &attest.replace("BY", by).replace("NOTE", note),
     );
     f
 }
@@ -352,7 +380,7 @@ fn html_report_of_a_real_run_is_inert_and_readable_in_a_browser() {
     let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut b) = browser() else { return };
     let env = Env::start();
-    let f = launch_checklist(&env);
+    let f = launch_checklist(&env, HOSTILE);
     let page = env.dir.path().join("launch.html");
     let json_out = env.dir.path().join("launch.json");
     let o = run(
@@ -434,7 +462,10 @@ fn html_report_of_a_real_run_is_inert_and_readable_in_a_browser() {
 }
 
 #[test]
-#[expect(clippy::print_stderr, reason = "the measured load time is worth seeing")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the measured load time is worth seeing"
+)]
 fn html_report_of_a_thousand_items_renders_in_under_a_second() {
     let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut b) = browser() else { return };
@@ -499,7 +530,7 @@ fn html_report_with_history_shows_the_trend_and_the_diff() {
     let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut b) = browser() else { return };
     let env = Env::start();
-    let f = launch_checklist(&env);
+    let f = launch_checklist(&env, !HOSTILE);
     let f_s = f.to_str().expect("utf8");
     // pre-launch: checkout broken; launch: fixed, cache broken; T+: cache fixed;
     // later: checkout broken again and search slow.

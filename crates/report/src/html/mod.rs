@@ -62,14 +62,15 @@ pub struct HtmlContext {
 
 #[derive(Template)]
 #[template(path = "html/report.html")]
-struct Page<'a> {
+struct Page {
     title: String,
     css: &'static str,
     js: &'static str,
-    csp: &'a str,
+    csp: &'static str,
     checklist: String,
     subtitle: String,
     verdict: VerdictView,
+    verdict_reason: String,
     score: u8,
     pass_score: u8,
     score_bar: view::ScoreBar,
@@ -104,16 +105,17 @@ pub fn render_html(report: &Report, ctx: &HtmlContext) -> String {
     })
 }
 
-fn page<'a>(r: &Report, ctx: &HtmlContext) -> Page<'a> {
+fn page(r: &Report, ctx: &HtmlContext) -> Page {
     let items: Vec<ItemView> = r
         .items
         .iter()
         .enumerate()
         .map(|(n, i)| ItemView::new(n, i))
         .collect();
+    // The verdict's own list, in checklist order.
     let blockers = items
         .iter()
-        .filter(|i| i.critical && i.status.word != "pass")
+        .filter(|i| r.failing_critical.contains(&r.items[i.index].id))
         .cloned()
         .collect();
     let manual = items.iter().filter(|i| i.manual).cloned().collect();
@@ -173,6 +175,7 @@ fn page<'a>(r: &Report, ctx: &HtmlContext) -> Page<'a> {
         js: JS,
         csp: CSP.as_str(),
         subtitle: view::subtitle(r),
+        verdict_reason: view::verdict_reason(r),
         checklist,
         verdict,
         score: r.score,

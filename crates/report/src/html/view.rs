@@ -151,7 +151,6 @@ pub(crate) struct ItemView {
     pub status: StatusView,
     pub severity: String,
     pub severity_rank: u8,
-    pub critical: bool,
     pub manual: bool,
     pub probe: String,
     pub owner: String,
@@ -189,7 +188,6 @@ impl ItemView {
                 _ => 2,
             },
             severity: clean(&i.severity),
-            critical: i.severity == "critical",
             manual: i.probe.is_none(),
             probe: i.probe.as_deref().map(clean).unwrap_or_default(),
             owner: i.owner.as_deref().map(clean).unwrap_or_default(),
@@ -291,6 +289,32 @@ pub(crate) struct MetaRow {
     pub key: &'static str,
     pub value: String,
     pub mono: bool,
+}
+
+/// Why the verdict is what it is, in one sentence.
+pub(crate) fn verdict_reason(r: &Report) -> String {
+    if r.verdict == Verdict::Go {
+        return format!(
+            "Every critical item passed and the score meets {}%.",
+            r.pass_score
+        );
+    }
+    let mut why = Vec::new();
+    match r.failing_critical.len() {
+        0 => {}
+        1 => why.push("1 critical item did not pass".to_string()),
+        n => why.push(format!("{n} critical items did not pass")),
+    }
+    if r.score < r.pass_score {
+        why.push(format!("the score is below {}%", r.pass_score));
+    }
+    if why.is_empty() {
+        return "The run did not reach GO.".into();
+    }
+    let mut s = why.join(" and ");
+    s[..1].make_ascii_uppercase();
+    s.push('.');
+    s
 }
 
 /// The line under the checklist name.
