@@ -150,6 +150,8 @@ pub(crate) struct ItemView {
     pub title: String,
     pub status: StatusView,
     pub severity: String,
+    /// The severity's CSS class: one of a known few, whatever a stored report says.
+    pub severity_class: &'static str,
     pub severity_rank: u8,
     pub manual: bool,
     pub probe: String,
@@ -186,6 +188,11 @@ impl ItemView {
                 "critical" => 0,
                 "normal" => 1,
                 _ => 2,
+            },
+            severity_class: match i.severity.as_str() {
+                "critical" => "sev-critical",
+                "advisory" => "sev-advisory",
+                _ => "sev-normal",
             },
             severity: clean(&i.severity),
             manual: i.probe.is_none(),
