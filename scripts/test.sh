@@ -13,6 +13,7 @@ NEEDED=(
   "initdb:postgresql"   # found in /usr/lib/postgresql/*/bin; tests run it via runuser as root
   "unbound:unbound"     # dns dnssec tests: a validating resolver on loopback (in /usr/sbin)
   "exim4:exim4-daemon-light"   # tls starttls tests: a real SMTP server on a high port (in /usr/sbin)
+  "chromium:chromium"   # the HTML report's browser tests (headless, over the DevTools protocol)
 )
 missing=()
 for pair in "${NEEDED[@]}"; do
@@ -39,4 +40,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 cargo deny --offline check licenses bans sources
+# Chromium is installed above, so the HTML browser tests must run, not skip.
+export PREFLIGHT_REQUIRE_BROWSER=1
 cargo test --workspace --locked

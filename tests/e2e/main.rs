@@ -1,6 +1,7 @@
 //! End-to-end tests of the `preflight` binary against the real testbed on loopback.
 //! One file per area; each probe adds its own module here.
 
+mod browser;
 mod support;
 
 mod captures;
@@ -9,6 +10,7 @@ mod contract;
 mod dns;
 mod engine;
 mod failed_steps;
+mod html;
 mod launch;
 mod mail;
 mod ops_probes;

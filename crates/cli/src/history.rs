@@ -48,9 +48,12 @@ pub struct ShowArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
-    /// Report format: human, json, markdown, junit or prometheus.
+    /// Report format: human, json, markdown, junit, prometheus or html.
     #[arg(long, default_value = "human")]
     format: String,
+    /// With --format html: the run the page compares with: phase:NAME, last, or a run id (default phase:launch).
+    #[arg(long, value_name = "SPEC")]
+    baseline: Option<String>,
 }
 
 #[derive(Args)]
@@ -73,7 +76,7 @@ pub struct DiffArgs {
     /// Latency growth to report: a percentage (50%) or a duration (200ms).
     #[arg(long, value_name = "THRESHOLD", default_value = "50%")]
     latency_threshold: String,
-    /// human or json.
+    /// human, json or html (the newer run's report with the diff first).
     #[arg(long, default_value = "human")]
     format: String,
 }
@@ -84,6 +87,25 @@ fn human_or_json(s: &str) -> Result<bool, CliError> {
         "json" => Ok(true),
         other => Err(CliError::Usage(format!(
             "unknown format \"{other}\" (human, json)"
+        ))),
+    }
+}
+
+/// `diff --format`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DiffFormat {
+    Human,
+    Json,
+    Html,
+}
+
+fn diff_format(s: &str) -> Result<DiffFormat, CliError> {
+    match s {
+        "human" => Ok(DiffFormat::Human),
+        "json" => Ok(DiffFormat::Json),
+        "html" => Ok(DiffFormat::Html),
+        other => Err(CliError::Usage(format!(
+            "unknown format \"{other}\" (human, json, html)"
         ))),
     }
 }
@@ -122,6 +144,10 @@ pub fn history_command(args: HistoryArgs) -> Result<Exit, CliError> {
 /// `preflight show`.
 pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
     let format: Format = args.format.parse().map_err(CliError::Usage)?;
+    let baseline = match &args.baseline {
+        Some(b) => b.parse::<Baseline>().map_err(CliError::Usage)?,
+        None => crate::page::default_baseline(),
+    };
     let file = default_checklist(args.file.as_ref());
     let loc = location(&file, args.store.store.as_deref());
     let wanted = match args.run.as_str() {
@@ -135,7 +161,7 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
             }
         },
     };
-    let report = crate::runtime()?.block_on(async {
+    let (report, page) = crate::runtime()?.block_on(async {
         let store = Store::open(&loc, Mode::ReadOnly).await?;
         let id = match wanted {
             Some(id) => id,
@@ -144,15 +170,25 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
                 None => return Err(HistoryError::NothingToCompare("no runs recorded".into())),
             },
         };
-        store.report(id).await
+        let report = store.report(id).await?;
+        let page = match format {
+            Format::Html => Some(
+                crate::page::context(&store, &report, &baseline, LatencyThreshold::default()).await,
+            ),
+            _ => None,
+        };
+        Ok((report, page))
     })?;
-    print!("{}", crate::run::for_stdout(&report, format));
+    match page {
+        Some(ctx) => print!("{}", preflight_report::render_html(&report, &ctx)),
+        None => print!("{}", crate::run::for_stdout(&report, format)),
+    }
     Ok(Exit::Go)
 }
 
 /// `preflight diff`.
 pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
-    let json = human_or_json(&args.format)?;
+    let format = diff_format(&args.format)?;
     let threshold: LatencyThreshold = args.latency_threshold.parse().map_err(CliError::Usage)?;
     let baseline = args
         .baseline
@@ -163,7 +199,7 @@ pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
     let file = default_checklist(args.file.as_ref());
     let loc = location(&file, args.store.store.as_deref());
     let name = checklist_name(&file);
-    let d = crate::runtime()?.block_on(async {
+    let (d, b, history) = crate::runtime()?.block_on(async {
         let store = Store::open(&loc, Mode::ReadOnly).await?;
         // The newer run: RUN_B, or the latest of this checklist (and --env).
         let b_id = match args.run_b {
@@ -213,16 +249,25 @@ pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
                 "nothing to compare: {what}"
             )));
         };
-        Ok::<_, HistoryError>(preflight_history::diff(
-            (&a, Some(a_id)),
-            (&b, Some(b_id)),
-            threshold,
-        ))
+        let d = preflight_history::diff((&a, Some(a_id)), (&b, Some(b_id)), threshold);
+        let history = match format {
+            DiffFormat::Html => Some(crate::page::history(&store, &b).await?),
+            _ => None,
+        };
+        Ok::<_, HistoryError>((d, b, history))
     })?;
-    if json {
-        print!("{}", preflight_report::render_diff_json(&d));
-    } else {
-        print!("{}", preflight_report::render_diff_human(&d));
+    match format {
+        DiffFormat::Json => print!("{}", preflight_report::render_diff_json(&d)),
+        DiffFormat::Human => print!("{}", preflight_report::render_diff_human(&d)),
+        DiffFormat::Html => {
+            let ctx = preflight_report::HtmlContext {
+                history,
+                diff: Some(d.clone()),
+                diff_first: true,
+                ..preflight_report::HtmlContext::default()
+            };
+            print!("{}", preflight_report::render_html(&b, &ctx));
+        }
     }
     Ok(if d.has_regression() {
         Exit::NoGo

@@ -16,6 +16,7 @@ mod exit;
 mod explain;
 mod history;
 mod import;
+mod page;
 mod postlaunch;
 mod run;
 mod terminal;

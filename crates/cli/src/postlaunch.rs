@@ -37,6 +37,8 @@ pub struct PostRun {
     diff_to_stderr: bool,
     /// Do not announce the recorded run id (watch).
     quiet: bool,
+    /// The id the run was recorded as, once [`PostRun::finish`] has recorded it.
+    recorded: Option<i64>,
 }
 
 impl PostRun {
@@ -74,6 +76,7 @@ impl PostRun {
             threshold,
             diff_to_stderr,
             quiet: false,
+            recorded: None,
         })
     }
 
@@ -83,15 +86,44 @@ impl PostRun {
         self
     }
 
+    /// `sha256:HEX` of the checklist file, as history records it.
+    pub fn checklist_hash(&self) -> &str {
+        &self.hash
+    }
+
     /// Records, diffs and notifies; `exit` is the run's own result.
-    pub fn finish(self, report: &Report, interrupted: bool, exit: Exit) -> Result<Exit, CliError> {
+    pub fn finish(
+        &mut self,
+        report: &Report,
+        interrupted: bool,
+        exit: Exit,
+    ) -> Result<Exit, CliError> {
         crate::runtime()?.block_on(self.finish_async(report, interrupted, exit))
+    }
+
+    /// What history adds to the HTML report of this run (after [`PostRun::finish`]):
+    /// the trend, and the diff against `--baseline` or the last launch-phase run.
+    pub fn html_context(&self, report: &Report) -> preflight_report::HtmlContext {
+        let baseline = self
+            .baseline
+            .clone()
+            .unwrap_or_else(crate::page::default_baseline);
+        let gather = crate::page::context_at(&self.location, report, &baseline, self.threshold);
+        match crate::runtime() {
+            Ok(rt) => rt.block_on(gather),
+            Err(_) => preflight_report::HtmlContext::default(),
+        }
+    }
+
+    /// The run id this run was recorded as, if it was.
+    pub fn recorded(&self) -> Option<i64> {
+        self.recorded
     }
 
     /// [`PostRun::finish`] inside a runtime. A store problem does not stop the rest
     /// (the diff, the notification); it is returned at the end.
     pub async fn finish_async(
-        self,
+        &mut self,
         report: &Report,
         interrupted: bool,
         mut exit: Exit,
@@ -148,6 +180,7 @@ impl PostRun {
                 match s.record(report, &self.hash, &self.redactor).await {
                     Ok(id) => {
                         run_id = Some(id);
+                        self.recorded = Some(id);
                         if !self.quiet {
                             eprintln!("history: recorded as run {id} in {}", self.location);
                         }

@@ -27,7 +27,7 @@ pub struct RunArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     plan: PlanArgs,
-    /// Report format: human, json, markdown, junit or prometheus (repeat, paired in order with --output).
+    /// Report format: human, json, markdown, junit, prometheus or html (repeat, paired in order with --output).
     #[arg(long = "format", value_name = "FORMAT")]
     formats: Vec<String>,
     /// Write the report to PATH instead of stdout (repeat, paired with --format).
@@ -105,6 +105,7 @@ fn format_for_path(p: &Path) -> Format {
         Some("md" | "markdown") => Format::Markdown,
         Some("xml") => Format::Junit,
         Some("prom") => Format::Prometheus,
+        Some("html" | "htm") => Format::Html,
         _ => Format::Human,
     }
 }
@@ -134,7 +135,7 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
     let machine_stdout = targets
         .iter()
         .any(|(f, out)| out.is_none() && *f != Format::Human);
-    let post = crate::postlaunch::PostRun::prepare(
+    let mut post = crate::postlaunch::PostRun::prepare(
         &file,
         &plan,
         &args.record,
@@ -142,14 +143,28 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         machine_stdout,
     )?;
     let progress = !args.no_progress && std::io::stderr().is_terminal();
-    let (report, interrupted) = sweep(plan, catalog, progress)?;
-    emit(&report, &targets)?;
+    let (mut report, interrupted) = sweep(plan, catalog, progress)?;
+    report.checklist_hash = Some(post.checklist_hash().to_string());
+    report.tags = args.plan.tags.clone();
+    // HTML pages show the run's id, trend and diff: written once history has the run.
+    let (pages, others): (Vec<_>, Vec<_>) =
+        targets.into_iter().partition(|(f, _)| *f == Format::Html);
+    emit(&report, &others)?;
     let exit = if interrupted || report.verdict != Verdict::Go {
         Exit::NoGo
     } else {
         Exit::Go
     };
-    post.finish(&report, interrupted, exit)
+    let result = post.finish(&report, interrupted, exit);
+    if !pages.is_empty() {
+        report.run_id = post.recorded();
+        let ctx = post.html_context(&report);
+        let page = preflight_report::render_html(&report, &ctx);
+        for (_, out) in &pages {
+            write_out(&page, out.as_deref())?;
+        }
+    }
+    result
 }
 
 /// Writes the report in every requested format.
@@ -159,14 +174,21 @@ pub fn emit(report: &Report, targets: &[(Format, Option<PathBuf>)]) -> Result<()
             None => for_stdout(report, *fmt),
             Some(_) => preflight_report::render(report, *fmt),
         };
-        match out {
-            Some(path) => std::fs::write(path, text).map_err(|e| {
-                CliError::Internal(format!("failed to write {}: {e}", path.display()))
-            })?,
-            None => print!("{text}"),
-        }
+        write_out(&text, out.as_deref())?;
     }
     Ok(())
+}
+
+/// Writes a rendered report to `out`, or to stdout.
+pub fn write_out(text: &str, out: Option<&Path>) -> Result<(), CliError> {
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| CliError::Internal(format!("failed to write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// `report` in `fmt` for stdout: the human report coloured when the terminal allows.

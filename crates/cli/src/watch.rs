@@ -126,7 +126,7 @@ async fn watch_loop(
                     );
                 }
             }
-            let post =
+            let mut post =
                 PostRun::prepare(&file, &plan, &args.record, &BaselineArgs::default(), true)?
                     .quiet();
             let result =
@@ -135,7 +135,9 @@ async fn watch_loop(
             if result.interrupted {
                 break;
             }
-            let report = Report::new(&plan, &result);
+            let mut report = Report::new(&plan, &result);
+            report.checklist_hash = Some(post.checklist_hash().to_string());
+            report.tags = args.plan.tags.clone();
             let since = previous.as_ref().map(|p| {
                 let d = preflight_history::diff(
                     (p, None),

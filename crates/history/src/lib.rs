@@ -144,19 +144,20 @@ impl Store {
         Ok(self.runs(&f).await?.into_iter().next())
     }
 
-    /// The stored report of run `id`, ready to render in any format.
+    /// The stored report of run `id`, ready to render in any format, with its
+    /// `run_id` and `checklist_hash` set.
     pub async fn report(&self, id: i64) -> Result<Report, HistoryError> {
         let loaded = match &self.backend {
             Backend::Sqlite(s) => s.load(id)?,
             Backend::Postgres(p) => p.load(id).await?,
         };
-        let Some((header, items)) = loaded else {
+        let Some((header, hash, items)) = loaded else {
             return Err(HistoryError::UnknownRun {
                 store: self.location.shown(),
                 id,
             });
         };
-        record::join(header, items).map_err(|detail| HistoryError::Corrupt {
+        record::join(id, header, hash, items).map_err(|detail| HistoryError::Corrupt {
             store: self.location.shown(),
             detail: format!("run {id}: {detail}"),
         })
@@ -209,6 +210,11 @@ pub(crate) mod fixture {
             })
             .collect();
         let fails = items.iter().filter(|i| i.status == Status::Fail).count();
+        let failing_critical = items
+            .iter()
+            .filter(|i| i.status == Status::Fail && i.severity == "critical")
+            .map(|i| i.id.clone())
+            .collect();
         Report {
             schema: 1,
             checklist: "Streamer App".into(),
@@ -228,10 +234,14 @@ pub(crate) mod fixture {
                 fail: fails,
                 ..Counts::default()
             },
-            failing_critical: vec![],
+            failing_critical,
             interrupted: false,
             notes: vec![],
             items,
+            checklist_hash: None,
+            tags: vec![],
+            preflight_version: None,
+            run_id: None,
         }
     }
 }

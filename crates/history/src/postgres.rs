@@ -327,17 +327,21 @@ impl PgStore {
     pub(crate) async fn load(
         &self,
         id: i64,
-    ) -> Result<Option<(Value, Vec<ItemRow>)>, HistoryError> {
+    ) -> Result<Option<(Value, String, Vec<ItemRow>)>, HistoryError> {
         let err = backend("read", &self.shown);
         let Some(row) = self
             .client
-            .query_opt("SELECT header FROM preflight_runs WHERE id = $1", &[&id])
+            .query_opt(
+                "SELECT header, checklist_hash FROM preflight_runs WHERE id = $1",
+                &[&id],
+            )
             .await
             .map_err(&err)?
         else {
             return Ok(None);
         };
         let header: Value = row.get(0);
+        let hash: String = row.get(1);
         let rows = self
             .client
             .query(
@@ -360,7 +364,7 @@ impl PgStore {
                 detail: r.get(7),
             })
             .collect();
-        Ok(Some((header, items)))
+        Ok(Some((header, hash, items)))
     }
 }
 

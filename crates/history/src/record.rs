@@ -52,6 +52,8 @@ pub(crate) fn split(report: &Report, checklist_hash: &str, redactor: &Redactor) 
         Ok(Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
+    // The row's id is the run id; a report loaded from another store keeps none.
+    header.remove("run_id");
     let items_json = match header.remove("items") {
         Some(Value::Array(a)) => a,
         _ => Vec::new(),
@@ -95,12 +97,22 @@ pub(crate) fn split(report: &Report, checklist_hash: &str, redactor: &Redactor) 
     }
 }
 
-/// Rebuilds a report from its header and item rows.
-pub(crate) fn join(header: Value, items: Vec<ItemRow>) -> Result<Report, String> {
+/// Rebuilds run `id`'s report from its header, its `checklist_hash` column and its
+/// item rows.
+pub(crate) fn join(
+    id: i64,
+    header: Value,
+    checklist_hash: String,
+    items: Vec<ItemRow>,
+) -> Result<Report, String> {
     let mut header = match header {
         Value::Object(m) => m,
         _ => return Err("stored run header is not an object".into()),
     };
+    header
+        .entry("checklist_hash")
+        .or_insert(Value::String(checklist_hash));
+    header.insert("run_id".into(), Value::from(id));
     header.insert("items".into(), Value::Array(vec![]));
     let mut report: Report = serde_json::from_value(Value::Object(header))
         .map_err(|e| format!("stored run is unreadable: {e}"))?;
@@ -208,6 +220,8 @@ pub(crate) fn summary_from_header(id: i64, checklist_hash: String, header: &Valu
             },
             score: header["score"].as_u64().unwrap_or(0).min(100) as u8,
             counts: serde_json::from_value(header["counts"].clone()).unwrap_or_default(),
+            failing_critical: header["failing_critical"].as_array().map_or(0, Vec::len),
+            pass_score: header["pass_score"].as_u64().unwrap_or(100).min(100) as u8,
             duration_ms: header["duration_ms"].as_u64().unwrap_or(0),
             interrupted: header["interrupted"].as_bool().unwrap_or(false),
         }

@@ -208,18 +208,21 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) fn load(&self, id: i64) -> Result<Option<(Value, Vec<ItemRow>)>, HistoryError> {
+    pub(crate) fn load(
+        &self,
+        id: i64,
+    ) -> Result<Option<(Value, String, Vec<ItemRow>)>, HistoryError> {
         let err = backend("read", &self.shown);
-        let header: Option<String> = self
+        let header: Option<(String, String)> = self
             .conn
             .query_row(
-                "SELECT header FROM preflight_runs WHERE id = ?1",
+                "SELECT header, checklist_hash FROM preflight_runs WHERE id = ?1",
                 params![id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(&err)?;
-        let Some(header) = header else {
+        let Some((header, hash)) = header else {
             return Ok(None);
         };
         let header: Value = serde_json::from_str(&header).map_err(|e| HistoryError::Corrupt {
@@ -250,7 +253,7 @@ impl SqliteStore {
             })
             .map_err(&err)?;
         let items = rows.collect::<Result<Vec<_>, _>>().map_err(&err)?;
-        Ok(Some((header, items)))
+        Ok(Some((header, hash, items)))
     }
 }
 
@@ -342,20 +345,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_, l) = loc(&dir);
         let mut store = Store::open(&l, Mode::ReadWrite).await.unwrap();
-        let r = report(5, |i| i == 2);
+        let r = report(5, |i| i == 3);
         let id = store
             .record(&r, "sha256:ab", &Redactor::default())
             .await
             .unwrap();
         let back = store.report(id).await.unwrap();
+        // Loading adds what the store knows: the run id and the checklist's hash.
+        let mut expected = r.clone();
+        expected.run_id = Some(id);
+        expected.checklist_hash = Some("sha256:ab".into());
         assert_eq!(
             serde_json::to_value(&back).unwrap(),
-            serde_json::to_value(&r).unwrap()
+            serde_json::to_value(&expected).unwrap()
         );
         let runs = store.runs(&Filter::default()).await.unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].checklist_hash, "sha256:ab");
         assert_eq!(runs[0].counts.fail, 1);
+        assert_eq!(runs[0].pass_score, 100);
+        assert_eq!(runs[0].failing_critical, 1, "item.3 is critical");
         let none = store
             .runs(&Filter {
                 environment: Some("stage".into()),

@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use preflight_core::attest::Standing;
+use preflight_core::attest::{Attestation, Standing};
 use preflight_core::verdict::{Counts, ExpectationResult, summarize};
 use preflight_core::{Plan, Status, Verdict};
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,13 @@ pub struct ItemReport {
     /// For an attested manual item: who attested it, when, and until when.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub attested: Option<Attested>,
+    /// For a manual item pending again: the attestation that expired, so a report can
+    /// say who signed it off and when it lapsed (it does not count as passed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expired_attestation: Option<Attested>,
 }
 
-/// A valid attestation, as reports show it (SPEC §4).
+/// An attestation as reports show it (SPEC §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attested {
     /// Who attested.
@@ -62,6 +66,18 @@ pub struct Attested {
     /// When it stops counting (RFC 3339), if ever.
     #[serde(default)]
     pub expires: Option<String>,
+}
+
+impl Attested {
+    /// An attestation as reports show it: who and the note redacted.
+    fn of(a: &Attestation, plan: &Plan) -> Attested {
+        Attested {
+            by: plan.redactor.text(&a.by),
+            at: a.at.clone(),
+            note: a.note.as_deref().map(|n| plan.redactor.text(n)),
+            expires: a.expires.clone(),
+        }
+    }
 }
 
 /// A whole run, as every format shows it.
@@ -97,6 +113,21 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Items in checklist order.
     pub items: Vec<ItemReport>,
+    /// `sha256:HEX` of the checklist file's content, when the run knows it (the CLI
+    /// sets it; history fills it in for runs stored before reports carried it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub checklist_hash: Option<String>,
+    /// The `--tag` selection of the run (empty: every tag).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tags: Vec<String>,
+    /// The preflight version that made the run (absent in runs stored before it was
+    /// recorded).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preflight_version: Option<String>,
+    /// The run's id in its history store: set when a stored run is loaded (`show`,
+    /// `diff`) or once `run` has recorded it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub run_id: Option<i64>,
 }
 
 impl Report {
@@ -120,12 +151,11 @@ impl Report {
                 facts: o.facts.clone(),
                 owner: p.item.owner.clone(),
                 attested: match (&p.attestation, o.status) {
-                    (Some(Standing::Valid(a)), Status::Pass) => Some(Attested {
-                        by: plan.redactor.text(&a.by),
-                        at: a.at.clone(),
-                        note: a.note.as_deref().map(|n| plan.redactor.text(n)),
-                        expires: a.expires.clone(),
-                    }),
+                    (Some(Standing::Valid(a)), Status::Pass) => Some(Attested::of(a, plan)),
+                    _ => None,
+                },
+                expired_attestation: match (&p.attestation, o.status) {
+                    (Some(Standing::Expired(a)), Status::Manual) => Some(Attested::of(a, plan)),
                     _ => None,
                 },
             })
@@ -152,6 +182,10 @@ impl Report {
             interrupted: run.interrupted,
             notes: plan.notes.iter().map(|n| plan.redactor.text(n)).collect(),
             items,
+            checklist_hash: None,
+            tags: Vec::new(),
+            preflight_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            run_id: None,
         }
     }
 }

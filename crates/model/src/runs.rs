@@ -25,6 +25,10 @@ pub struct RunSummary {
     pub score: u8,
     /// Per-status counts.
     pub counts: Counts,
+    /// How many critical items did not pass.
+    pub failing_critical: usize,
+    /// The GO threshold of the run.
+    pub pass_score: u8,
     /// Wall time of the run.
     pub duration_ms: u64,
     /// Whether the run was interrupted.

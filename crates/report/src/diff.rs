@@ -142,6 +142,10 @@ mod tests {
             interrupted: false,
             notes: vec![],
             items,
+            checklist_hash: None,
+            tags: vec![],
+            preflight_version: None,
+            run_id: None,
         }
     }
 

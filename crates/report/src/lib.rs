@@ -4,10 +4,13 @@
 //! views of history: a [`Diff`](preflight_model::Diff) ([`render_diff_human`],
 //! [`render_diff_json`]), the list of stored runs ([`render_history`]), the changes
 //! `watch` prints ([`render_transitions`]) and notification messages
-//! ([`notification`]). Renderers only read redacted data.
+//! ([`notification`]). The HTML page ([`render_html`]) also shows what history knows
+//! ([`HtmlContext`]: the trend and the diff against a baseline). Renderers only read
+//! redacted data.
 
 mod diff;
 mod history;
+mod html;
 mod human;
 mod junit;
 mod markdown;
@@ -17,6 +20,7 @@ mod watch;
 
 pub use diff::{render_diff_human, render_diff_json};
 pub use history::render_history;
+pub use html::{HtmlContext, render_html};
 pub use human::{Styling, render_human, render_human_styled};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
@@ -37,6 +41,8 @@ pub enum Format {
     Junit,
     /// Prometheus text exposition (textfile collector, Pushgateway).
     Prometheus,
+    /// One self-contained HTML page, for people away from the terminal.
+    Html,
 }
 
 impl std::str::FromStr for Format {
@@ -48,8 +54,9 @@ impl std::str::FromStr for Format {
             "markdown" => Ok(Format::Markdown),
             "junit" => Ok(Format::Junit),
             "prometheus" => Ok(Format::Prometheus),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format \"{other}\" (human, json, markdown, junit, prometheus)"
+                "unknown format \"{other}\" (human, json, markdown, junit, prometheus, html)"
             )),
         }
     }
@@ -62,6 +69,7 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Markdown => render_markdown(report),
         Format::Junit => render_junit(report),
         Format::Prometheus => render_prometheus(report),
+        Format::Html => render_html(report, &HtmlContext::default()),
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report)
                 .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -3,7 +3,8 @@
 //! that never gets an answer, endpoints that fail a set number of times, `/metrics` in
 //! the Prometheus text format, a Prometheus query API as a proxy in front of it may
 //! answer (`/prom/MODE`), and an OAuth token endpoint with an API behind it
-//! ([`crate::oauth`]).
+//! ([`crate::oauth`]), and `/hostile`: markup and `javascript:` URLs in a body and
+//! headers.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -286,6 +287,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Resp, Infal
             }
         }
         ["metrics"] => metrics(&state),
+        ["hostile"] => hostile(),
         [""] => text(StatusCode::OK, "preflight testbed"),
         _ => json_resp(
             StatusCode::NOT_FOUND,
@@ -363,6 +365,28 @@ fn prom_proxy(mode: &str) -> Resp {
             json!({"status": "success", "data": {"resultType": "vector", "result": series}}),
         ),
     }
+}
+
+/// Markup a report must show as text, never run: in the body, a header and a
+/// redirect target (for the HTML report's escaping tests).
+pub const HOSTILE_BODY: &str = "</td></tr></table></details><script>window.__pwned=1</script>\
+<a href=\"javascript:window.__pwned=2\">click</a><img src=x onerror=\"window.__pwned=3\"> \"quoted\" 'single' & done";
+/// The `x-hostile` header of `/hostile`.
+pub const HOSTILE_HEADER: &str =
+    "\"><script>window.__pwned=4</script><a href=\"javascript:alert(1)\">";
+
+fn hostile() -> Resp {
+    let mut r = text(StatusCode::OK, HOSTILE_BODY);
+    let h = r.headers_mut();
+    h.insert("content-type", "text/html".parse().expect("static"));
+    h.insert("x-hostile", HOSTILE_HEADER.parse().expect("static"));
+    h.insert(
+        "link",
+        "<javascript:alert(1)>; rel=\"preload\""
+            .parse()
+            .expect("static"),
+    );
+    r
 }
 
 fn redirect(to: &str) -> Resp {

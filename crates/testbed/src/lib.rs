@@ -45,6 +45,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use api::{HOSTILE_BODY, HOSTILE_HEADER};
 pub use certs::TestPki;
 pub use tls::TlsListeners;
 
