@@ -128,9 +128,8 @@ impl WebServers {
             tasks.push(tokio::spawn(serve(l, Some(acceptor), Site::Node(ip))));
         }
 
-        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let (udp, tcp) = bind_dns().await?;
         let dns = udp.local_addr()?;
-        let tcp = TcpListener::bind(dns).await?;
         tasks.push(tokio::spawn(serve_dns(udp, tcp, zone(&nodes)?)));
         Ok(WebServers {
             https,
@@ -197,6 +196,20 @@ impl Drop for WebServers {
             t.abort();
         }
     }
+}
+
+/// A UDP socket and a TCP listener on the same free port of 127.0.0.1. Another test
+/// may take the TCP side of a port whose UDP side was free: try again then.
+async fn bind_dns() -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut last = None;
+    for _ in 0..32 {
+        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free port for the name server")))
 }
 
 /// The dead address of `half.web.test`.
