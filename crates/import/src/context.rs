@@ -331,6 +331,8 @@ pub struct Context {
     pub paths: Vec<(String, String)>,
     /// Registrable domains of the hosts the document declares or links to.
     own: Vec<String>,
+    /// Set when a rule could not name a host for the line being judged.
+    pub no_host: bool,
     /// Image registries named in image references (`x.azurecr.io/svc:tag`).
     pub registries: Vec<String>,
     /// Variable names given to hosts.

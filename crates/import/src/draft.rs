@@ -175,16 +175,17 @@ impl Draft {
 
     /// Folds `other` into `self` when both check the same target with the same
     /// probe; returns `other` back when they cannot be one item.
-    pub fn merge(&mut self, other: Draft) -> Result<(), Draft> {
+    pub fn merge(&mut self, other: Draft) -> Result<(), Box<Draft>> {
         if self.probe != other.probe || self.target() != other.target() {
-            return Err(other);
+            return Err(Box::new(other));
         }
         // Options that are not part of the target must agree (or be new).
         for (k, v) in &other.options {
-            if let Some(mine) = self.get(k) {
-                if mine != v && !matches!((mine, v), (Value::Table(_), Value::Table(_))) {
-                    return Err(other);
-                }
+            if let Some(mine) = self.get(k)
+                && mine != v
+                && !matches!((mine, v), (Value::Table(_), Value::Table(_)))
+            {
+                return Err(Box::new(other));
             }
         }
         for (k, v) in other.options {

@@ -34,6 +34,15 @@
 //! assert!(out.toml.contains("# manual: names people"));
 //! ```
 
+/// A regex compiled once, where it is used: `rx!(r"\bhsts\b")`.
+macro_rules! rx {
+    ($re:expr) => {{
+        static RE: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new($re).expect("valid regex"));
+        &*RE
+    }};
+}
+
 mod context;
 mod draft;
 mod ids;
@@ -330,15 +339,14 @@ fn combine(drafts: Vec<Draft>) -> (Draft, Vec<Draft>) {
     let mut main = it.next().expect("at least one draft");
     let mut parts: Vec<Draft> = vec![];
     'next: for d in it {
-        let d = match main.merge(d) {
+        let mut d = match main.merge(d) {
             Ok(()) => continue,
-            Err(d) => d,
+            Err(d) => *d,
         };
-        let mut d = d;
         for p in &mut parts {
             match p.merge(d) {
                 Ok(()) => continue 'next,
-                Err(back) => d = back,
+                Err(back) => d = *back,
             }
         }
         parts.push(d);
@@ -425,11 +433,18 @@ pub fn import(bytes: &[u8], opts: &ImportOptions<'_>) -> Result<Imported, Import
                 headings: &headings,
             };
             match rules::judge(&title_unit, On::Text, &mut cx, opts.available) {
-                Outcome::Probe(d) => drafts.extend(d),
+                Outcome::Probe(d) => {
+                    let probe = d[0].probe;
+                    drafts.extend(d);
+                    drafts.extend(rules::also(&title_unit, probe, &mut cx, opts.available));
+                }
                 Outcome::Manual(r) => reason = Some(r),
                 Outcome::Nothing => {}
             }
-            let title_says_manual = reason.as_deref().is_some_and(|r| !r.starts_with("needs "));
+            // "needs …" and "no host named" may still be answered by a detail.
+            let title_says_manual = reason
+                .as_deref()
+                .is_some_and(|r| !r.starts_with("needs ") && !r.starts_with("no host"));
             if !title_says_manual {
                 for d in &e.details {
                     let u = Unit {

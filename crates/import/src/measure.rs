@@ -65,8 +65,7 @@ pub fn num(v: f64) -> String {
 }
 
 static BOUND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)
+    Regex::new(r"(?ix)
         (?P<op><=|>=|≤|≥|<|>|=|==|
            under|below|less\ than|lower\ than|at\ most|no\ more\ than|max(?:imum)?(?:\ of)?|within|
            more\ than|over|above|greater\ than|at\ least|min(?:imum)?(?:\ of)?|beyond|exceeds?|
@@ -75,9 +74,7 @@ static BOUND: LazyLock<Regex> = LazyLock::new(|| {
         (?P<n>\d{1,3}(?:[\x20,]\d{3})+|\d+(?:\.\d+)?)
         \s*
         (?P<u>ms|milliseconds?|s\b|secs?\b|seconds?|min\b|mins?\b|minutes?|h\b|hours?|%|percent|days?|d\b|weeks?|kb|mb|gb|kib|mib|gib|bytes?|characters?|chars?|bits?)?
-        ",
-    )
-    .expect("valid regex")
+        ").expect("valid regex")
 });
 
 static PLUS: LazyLock<Regex> = LazyLock::new(|| {

@@ -66,7 +66,10 @@ fn re(p: &str) -> Regex {
 static CHECKBOX: LazyLock<Regex> = LazyLock::new(|| re(r"[-*+]\s\[([ xX✓✔])\]"));
 /// A checkbox that opens a line without a bullet, or after a number: `[ ] x`, `1. [x] y`.
 static LEAD_BOX: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(?:\d{1,3}[.)]\s+)?\[([ xX✓✔])\](?:\s+|$)"));
+    LazyLock::new(|| re(r"^(?:(?:\d{1,3}|[a-z])[.)]\s+)?\[([ xX✓✔])\](?:\s+|$)"));
+/// A status emoji opening a line (`✅ DNS moved`, `⏳ HSTS`): a box in status posts.
+static STATUS_LINE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:[-*+]\s+)?(✅|✔️|✔|🟢|☑️|⏳|🟡|🟠|⚠️|❌|🔴|⛔|🚧|⬜)\s*(\S.*)$"));
 /// Unicode ballot boxes: `☐ a ☐ b` (also after a bullet).
 static BALLOT: LazyLock<Regex> = LazyLock::new(|| re(r"(?:^|\s)(?:[-*+]\s+)?([☐☑☒⬜🔲□])\s*"));
 /// A numbered row: `1.4 Verify TLS`, `2.3) …`.
@@ -108,6 +111,10 @@ static CRITICAL_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)(\*\*|\[|\()\s*(critical|mandatory|blocker|blocking)\s*:?\s*(\*\*|\]|\))|^\s*(critical|mandatory|blocker)\s*:|(?-i:\b(CRITICAL|MANDATORY|BLOCKER)\b)|🔴|⛔",
     )
+});
+/// Headings of verification sections, whose commented commands are items.
+static VERIFY: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b(verif\w*|validat\w*|smoke|sanity|health ?checks?|post-deploy\w*|acceptance)\b")
 });
 /// Headers and headings of sign-off tables.
 static SIGN_OFF: LazyLock<Regex> =
@@ -658,8 +665,16 @@ impl Scanner {
         self.item_context = None;
     }
 
-    /// A line of a fenced block. Returns whether it was used.
-    fn fence_line(&mut self, trimmed: &str, n: usize, attach: Option<usize>) {
+    /// A line of a fenced block: a checkbox in a comment is an item; under an item the
+    /// line is that item's command; in a verification section, a commented command
+    /// is an item of its own (`# Check all pods are running` / `kubectl get pods`).
+    fn fence_line(
+        &mut self,
+        trimmed: &str,
+        n: usize,
+        attach: Option<usize>,
+        comment: &mut Option<(String, usize)>,
+    ) {
         if let Some(c) = FENCE_CHECKBOX.captures(trimmed) {
             // `# - [ ] Login flow works` inside a script block: a real item.
             let ticked = &c[1] != " ";
@@ -669,10 +684,49 @@ impl Scanner {
             self.item_context = None;
             return;
         }
-        if let Some(idx) = attach
-            && !trimmed.is_empty()
+        if let Some(idx) = attach {
+            if !trimmed.is_empty() {
+                self.out.entries[idx].code.push(trimmed.to_string());
+            }
+            return;
+        }
+        let verifying = self
+            .headings
+            .last()
+            .is_some_and(|(_, h)| VERIFY.is_match(h));
+        if !verifying || trimmed.is_empty() {
+            *comment = None;
+            return;
+        }
+        if let Some(c) = trimmed
+            .strip_prefix('#')
+            .filter(|_| !trimmed.starts_with("#!"))
         {
-            self.out.entries[idx].code.push(trimmed.to_string());
+            let c = c
+                .trim()
+                .trim_start_matches(|x: char| x.is_ascii_digit() || x == '.' || x == ')')
+                .trim();
+            *comment = (!c.is_empty() && !c.ends_with(':')).then(|| (c.to_string(), n));
+            return;
+        }
+        let continued = trimmed.ends_with('\\');
+        if let Some((title, at)) = comment.take()
+            && !continued
+        {
+            let headings = self.chain();
+            self.out.entries.push(Entry {
+                critical_label: false,
+                title: clean_inline(&title),
+                code: vec![trimmed.to_string()],
+                details: vec![],
+                headings,
+                ticked: false,
+                owner: None,
+                parent: None,
+                line: at,
+            });
+            self.open = None;
+            self.item_context = None;
         }
     }
 }
@@ -783,6 +837,7 @@ pub fn scan(text: &str) -> Scanned {
     let mut fence = false;
     let mut has_atx = false;
     let mut has_boxes = false;
+    let mut status_lines = 0;
     let mut header: Option<Vec<String>> = None;
     for (i, l) in lines.iter().enumerate() {
         let t = l.trim_start();
@@ -796,6 +851,7 @@ pub fn scan(text: &str) -> Scanned {
         }
         has_atx |= ATX.captures(l).is_some_and(|c| c.get(2).is_some());
         has_boxes |= is_box_line(t) || NUMBERED_ROW.is_match(t);
+        status_lines += usize::from(STATUS_LINE.is_match(t) && !t.starts_with('|'));
         if t.starts_with('|') {
             if let Some(h) = &header {
                 let cells = split_row(t);
@@ -812,13 +868,15 @@ pub fn scan(text: &str) -> Scanned {
         }
     }
 
+    // Three or more lines opening with a status emoji: a status post, one box a line.
+    let status_post = status_lines >= 3;
     let mut s = Scanner {
         out: Scanned {
             front,
             ..Scanned::default()
         },
         has_atx,
-        list_mode: !has_boxes,
+        list_mode: !has_boxes && !status_post,
         headings: vec![],
         pseudo: None,
         open: None,
@@ -834,6 +892,7 @@ pub fn scan(text: &str) -> Scanned {
         s.out.title = Some(clean_inline(t));
     }
     let mut in_fence: Option<(String, Option<usize>)> = None;
+    let mut fence_comment: Option<(String, usize)> = None;
     let mut skip_next = false;
     // Indent of the first bullet of the current list (list mode).
     let mut list_base: Option<usize> = None;
@@ -849,12 +908,13 @@ pub fn scan(text: &str) -> Scanned {
                 in_fence = None;
             } else {
                 let attach = *attach;
-                s.fence_line(trimmed, n, attach);
+                s.fence_line(trimmed, n, attach, &mut fence_comment);
             }
             continue;
         }
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             in_fence = Some((trimmed[..3].to_string(), s.item_context));
+            fence_comment = None;
             s.open = None;
             s.pending = None;
             continue;
@@ -927,6 +987,13 @@ pub fn scan(text: &str) -> Scanned {
             }
         }
         s.seen_text = true;
+        if status_post && let Some(c) = STATUS_LINE.captures(trimmed) {
+            let ticked = matches!(&c[1], "✅" | "✔️" | "✔" | "🟢" | "☑️");
+            let text = c[2].to_string();
+            s.pending = None;
+            s.add_item(indent_of(line), ticked, &text, n);
+            continue;
+        }
         if is_box_line(trimmed) {
             s.checkbox_line(line, n);
             continue;
