@@ -1,4 +1,5 @@
-//! `preflight import FILE.md [-o FILE.toml]`: a Markdown checklist → checklist TOML.
+//! `preflight import FILE.md [-o FILE.toml] [--explain]`: a Markdown checklist →
+//! checklist TOML, with what this build's catalog can check.
 
 use std::path::PathBuf;
 
