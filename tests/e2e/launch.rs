@@ -124,6 +124,80 @@ fn import_then_check_every_corpus_checklist() {
     assert!(seen >= 8, "at least eight styles");
 }
 
+/// Documents stitched from checklist fragments (every style, every mapping, hostile
+/// text): import then check must succeed with this build's catalog, whatever it
+/// lacks of the planned probes.
+#[test]
+fn import_then_check_succeeds_on_stitched_documents() {
+    const FRAGMENTS: &[&str] = &[
+        "# T\n",
+        "## Web\n",
+        "### DNS\n",
+        "- [ ] ",
+        "* [x] ",
+        "1. [ ] ",
+        "☐ ",
+        "✅ ",
+        "> - [ ] ",
+        "1.4 ",
+        "\n",
+        "  - ",
+        "| [ ] | Check | Owner |\n|---|---|---|\n| [ ] | ",
+        " | Ann |\n",
+        "API: https://api.shop.example\n",
+        "---\nsite_url: https://shop.example\n---\n",
+        "GET /api/health returns 200",
+        "HSTS enabled",
+        "TLS 1.0 disabled",
+        "CORS no wildcard",
+        "cookies Secure HttpOnly",
+        "WebSocket wss://rt.shop.example/ws connects",
+        "SPF -all",
+        "DMARC p=reject",
+        "DKIM selector s1",
+        "DNSSEC",
+        "domain expires in 60 days",
+        "mx1.shop.example STARTTLS port 25",
+        "p99 ≤ 250 ms on /v1/quotes",
+        "error rate < 1%",
+        "No critical alerts firing",
+        "migrations applied (schema_migrations)",
+        "Redis PING",
+        "`SECRET_KEY_BASE` at least 64 characters",
+        "All environment variables set",
+        "security headers grade A",
+        "no noindex",
+        "robots.txt",
+        "Log in (POST /login), then GET /me returns 200",
+        "`kubectl -n x get deploy api -o json`",
+        "`curl -sI https://shop.example/`",
+        "`psql \"$DATABASE_URL\" -c 'SELECT 1'`",
+        "`openssl s_client -connect shop.example:443`",
+        "```\nkubectl rollout status deploy/api\n```\n",
+        "HPA minimum of 3 replicas for api (kubectl)",
+        "${x} $${y} ${env:HOME} \"q\" '''",
+        "Sentry configured",
+        "Support briefed",
+    ];
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..40 {
+        let len = 10 + (next() % 50) as usize;
+        let doc: String = (0..len)
+            .map(|_| FRAGMENTS[(next() % FRAGMENTS.len() as u64) as usize])
+            .collect();
+        let input = dir.path().join(format!("r{round}.md"));
+        std::fs::write(&input, &doc).expect("write");
+        import_and_check(&input, &dir.path().join(format!("r{round}.toml")));
+    }
+}
+
 #[test]
 fn import_explain_prints_each_box_per_section() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -838,10 +838,21 @@ pub fn scan(text: &str) -> Scanned {
     let mut has_atx = false;
     let mut has_boxes = false;
     let mut status_lines = 0;
+    let mut md_fence = false;
     let mut header: Option<Vec<String>> = None;
     for (i, l) in lines.iter().enumerate() {
         let t = l.trim_start();
         if t.starts_with("```") || t.starts_with("~~~") {
+            let info = t[3..].trim().to_lowercase();
+            if !fence && matches!(info.as_str(), "md" | "markdown" | "gfm" | "text" | "txt") {
+                // Read as Markdown (see below): its lines count.
+                md_fence = true;
+                continue;
+            }
+            if md_fence && info.is_empty() {
+                md_fence = false;
+                continue;
+            }
             fence = !fence;
             continue;
         }
@@ -893,6 +904,7 @@ pub fn scan(text: &str) -> Scanned {
     }
     let mut in_fence: Option<(String, Option<usize>)> = None;
     let mut fence_comment: Option<(String, usize)> = None;
+    let mut markdown_fence: Option<String> = None;
     let mut skip_next = false;
     // Indent of the first bullet of the current list (list mode).
     let mut list_base: Option<usize> = None;
@@ -913,6 +925,18 @@ pub fn scan(text: &str) -> Scanned {
             continue;
         }
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let info = trimmed[3..].trim().to_lowercase();
+            let markdown = matches!(info.as_str(), "md" | "markdown" | "gfm" | "text" | "txt");
+            // A checklist pasted in a Markdown fence ("copy this into the PR") is read as
+            // Markdown: its closing fence is skipped below.
+            if markdown && s.item_context.is_none() {
+                markdown_fence = Some(trimmed[..3].to_string());
+                continue;
+            }
+            if markdown_fence.as_deref() == Some(&trimmed[..3]) && info.is_empty() {
+                markdown_fence = None;
+                continue;
+            }
             in_fence = Some((trimmed[..3].to_string(), s.item_context));
             fence_comment = None;
             s.open = None;
@@ -1120,6 +1144,14 @@ mod tests {
             "# T\n- [ ] Rolled out\n  ```\n  kubectl rollout status deploy/api\n  ```\n\nProse.\n\n```\nnot attached\n```\n",
         );
         assert_eq!(s.entries[0].code, vec!["kubectl rollout status deploy/api"]);
+    }
+
+    #[test]
+    fn a_checklist_pasted_in_a_markdown_fence_is_read() {
+        let s = scan(
+            "# T\nCopy into the PR:\n```markdown\n- [ ] HSTS enabled\n- [x] Docs updated\n```\n- [ ] after\n",
+        );
+        assert_eq!(titles(&s), vec!["HSTS enabled", "Docs updated", "after"]);
     }
 
     #[test]

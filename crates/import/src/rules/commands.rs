@@ -135,7 +135,7 @@ pub(super) fn write_command(_: &Unit<'_>, line: &str, _: &mut Context) -> Option
 
 pub(super) static STATUS: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:returns?|responds?(?:\s+with)?|answers?(?:\s+with)?|gives?|gets?|status(?:\s+code)?|expect:?|→|->|=+|with an?|with)\s*:?\s*(?:http(?:/[\d.]+)?\s*)?([1-5][0-9][0-9])\b|\b([1-5][0-9][0-9])\s+(?:ok|created|no content|moved|found|unauthorized|forbidden|not found|too many)\b|(?:^|\s)\(?\*{0,2}([1-5][0-9][0-9])\*{0,2}\)?(?:\s|$)",
+        r"(?:\b(?:returns?|responds?(?:\s+with)?|answers?(?:\s+with)?|gives?|gets?|status(?:\s+code)?|expect:?|with an?|with)|→|->|=+)\s*:?\s*(?:http(?:/[\d.]+)?\s*)?([1-5][0-9][0-9])\b|\b([1-5][0-9][0-9])\s+(?:ok|created|no content|moved|found|unauthorized|forbidden|not found|too many)\b|\(\*{0,2}([1-5][0-9][0-9])\*{0,2}\)|\*\*([1-5][0-9][0-9])\*\*|\bexpect(?:s|ing)?\s+(?:an?\s+)?([1-5][0-9][0-9])\b",
     )
 });
 
@@ -145,6 +145,8 @@ pub(super) fn status_in(text: &str) -> Option<String> {
         c.get(1)
             .or(c.get(2))
             .or(c.get(3))
+            .or(c.get(4))
+            .or(c.get(5))
             .map(|m| m.as_str().to_string())
     })
 }
@@ -714,6 +716,10 @@ pub(super) fn command(u: &Unit<'_>, line: &str, _: &mut Context) -> Option<Verdi
 }
 
 pub(super) fn command_in_text(u: &Unit<'_>, text: &str, _: &mut Context) -> Option<Verdict> {
+    // "Test the flow", "Go live", "Make sure…": prose, not a command.
+    if !text.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+        return None;
+    }
     // The command is the text up to the first word that reads as prose.
     static PROSE: LazyLock<Regex> = LazyLock::new(|| {
         re(

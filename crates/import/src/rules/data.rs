@@ -105,7 +105,14 @@ pub(super) fn triggers(u: &Unit<'_>, text: &str, _: &mut Context) -> Option<Verd
             names.push(w.to_string());
         }
     }
-    let _ = text;
+    // Names from the box's words only for a database line that lists them
+    // ("5 invariant triggers verified active:" with the names below).
+    let db_line = text.trim_end().ends_with(':')
+        || rx!(r"(?i)\b(invariant|database|db|postgres\w*|sql|tables?|functions?)\b")
+            .is_match(text);
+    if !db_line {
+        names.retain(|n| u.code.contains(n));
+    }
     if names.is_empty() {
         return None;
     }
@@ -259,8 +266,9 @@ pub(super) fn redis(u: &Unit<'_>, text: &str, _: &mut Context) -> Option<Verdict
 }
 
 pub(super) fn tcp_port(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict> {
+    // Times (09:30) and years (on 2026) are not ports.
     static PORT: LazyLock<Regex> =
-        LazyLock::new(|| re(r"\bports?\s+(\d{2,5})\b|:(\d{2,5})\b|\bon\s+(\d{2,5})\b"));
+        LazyLock::new(|| re(r"\bports?\s+(\d{2,5})\b|[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*:(\d{2,5})\b|\bon\s+(\d{3,5})\b"));
     let lower = text.to_lowercase();
     let ports: Vec<i64> = PORT
         .captures_iter(text)
@@ -270,7 +278,7 @@ pub(super) fn tcp_port(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Ver
                 .or(c.get(3))
                 .and_then(|m| m.as_str().parse().ok())
         })
-        .filter(|p| (1..=65535).contains(p))
+        .filter(|p| (1..=65535).contains(p) && !(1990..=2100).contains(p))
         .collect();
     let port = *ports.last()?;
     if port == 443 && !closed_words(text) && ports.len() > 1 {
@@ -458,7 +466,12 @@ pub(super) fn env_names(u: &Unit<'_>, text: &str, _: &mut Context) -> Option<Ver
     Some(Verdict::Probe(drafts))
 }
 
-pub(super) fn env_all(_: &Unit<'_>, _: &str, cx: &mut Context) -> Option<Verdict> {
+pub(super) fn env_all(_: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict> {
+    if !rx!(r"(?i)\b(set|present|defined|populated|placeholders?|configured|filled)\b")
+        .is_match(text)
+    {
+        return None;
+    }
     let mut d = Draft::new("env", "", "every variable the checklist names")
         .opt("names", list(&cx.env_names));
     d.all_env_names = true;

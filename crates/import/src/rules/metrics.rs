@@ -106,6 +106,8 @@ pub(super) fn alerts_firing(u: &Unit<'_>, text: &str, cx: &mut Context) -> Optio
         || lower.contains("not firing")
         || lower.contains("none")
         || lower.contains("zero"))
+        || !rx!(r"(?i)\b(firing|fire|fired|active|open|triggered|raised|pending)\b")
+            .is_match(&lower)
     {
         return None;
     }

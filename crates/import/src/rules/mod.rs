@@ -143,11 +143,11 @@ pub static RULES: &[Rule] = &[
     rule!("health-endpoint", "http", [], Text, r"\bhealth(\s|-)?(checks?|endpoints?|probes?)\b", r"\bexpose|dashboard|grafana", health_endpoint),
     rule!("route", "http", [], Text, r"(→|->)\s*`?[a-z0-9.-]+\.(svc|cluster\.local|internal)\b|(→|->)\s*`?[a-z0-9.-]+:\d{2,5}\b", "", route),
     rule!("registry", "http", [], Text, r"\bregistry\b", r"schema registry|npm registry", registry),
-    rule!("served", "http", [], Text, r"\b(served|serves|serving|reachable|loads?|accessible|answers?|responds?|responding|returns? data|is up|are up|online|(is |goes )?live at|available at|published at)\b", r"\bdns\b|resolv|\bport\b|\bcname\b|\brecord", served),
+    rule!("served", "http", [], Text, r"\b(served|serves|serving|reachable|loads|accessible|answers?|responds?|responding|returns? data|is up|are up|online|(is |goes )?live at|available at|published at)\b", r"\bdns\b|resolv|\bport\b|\bcname\b|\brecord", served),
     // ---- TLS
     rule!("tls-versions", "tls", [], Text, r"\btls\s*v?1\.[0-3]|\bssl\s*v?[23]\b|\btls1[._]?[0-3]|\btls\b.*\bversion\s+1\.[0-3]", "", tls_versions),
     rule!("starttls", "tls", ["tls.starttls"], Text, r"starttls|\b(smtp|imap|pop3|mail server|mx\d*)\b.*\b(tls|ssl|certificate)|\bport (25|587|465|993|995)\b.*(tls|certificate)", "", starttls),
-    rule!("tls", "tls", [], Text, r"\b(tls|ssl|certs?|certificates?|https|ocsp)\b", r"certificate pinning|client cert|renew\w* automatically|auto-?renew|starttls|\bsmtp\b|\bimap\b|mail server|\bport (25|587|465|993|995|143|110)\b", tls),
+    rule!("tls", "tls", [], Text, r"\b(tls|ssl|certs?|certificates?|https|ocsp)\b", r"certificate pinning|client cert|renew\w* automatically|auto-?renew|starttls|\bsmtp\b|\bimap\b|mail server|\bport (25|587|465|993|995|143|110)\b|\bapns\b|push (notification )?cert|signing|code.?sign|soc ?2|\biso\b|insurance|certificate of", tls),
     // ---- domains and DNS
     rule!("domain-expiry", "domain", ["domain"], Text, r"\b(registration|registrar|expir\w*|renewal|whois|rdap|transfer ?prohibited|registrar lock)\b", r"certificate|\bcert\b|tls|ssl|token|password|session|key\b", domain_expiry),
     rule!("dnssec", "dns", ["dns.dnssec", "dns.ad"], Text, r"\bdnssec\b", "", dnssec),
@@ -159,7 +159,7 @@ pub static RULES: &[Rule] = &[
     rule!("dns", "dns", [], Text, r"\b(dns|cname|mx|caa|ns|aaaa|a)\s+records?\b|\b(cname|caa|aaaa|mx)\b|\bresolv\w*\b|\bpropagat\w*|\bttls?\b.*\b(lowered|set|at|to)\b|\bname ?servers?\b|→|->|points? (at|to)", r"\bptr\b|reverse dns", dns),
     // ---- secrets
     rule!("env-all", "env", [], Text, r"\ball\s+(the\s+)?(env(ironment)?|config(uration)?)\s+(vars?|variables|values)|no placeholders", "", env_all),
-    rule!("env-names", "env", [], Text, r"\b[A-Z][A-Z0-9]*(_[A-Z0-9]+)+\b", "", env_names),
+    rule!("env-names", "env", [], Text, r"\b[A-Z][A-Z0-9]*(_[A-Z0-9]+)+\b", r"\bflags?\b|launchdarkly|remote config|\bld\b", env_names),
     rule!("env-vendor", "env", [], Text, r"\b[a-z][a-z0-9]+\s+(dsn|api keys?|secret keys?|tokens?|credentials)\b|\b(sendgrid|stripe|sentry|twilio|mailgun|postmark|resend)\b.*\b(configured|set)\b", r"dashboard|revoked|rotate", env_vendor),
     // ---- databases
     rule!("migrations", "postgres", [], Text, r"\bmigrations?\b|schema_migrations|alembic|flyway|liquibase|_migrations|databasechangelog|changesets?\b", r"rollback|roll back|\btest(ed|s)?\b|scripts?\b|snapshot|staging|clickhouse", migrations),
@@ -168,15 +168,15 @@ pub static RULES: &[Rule] = &[
     rule!("pg-tls", "postgres", [], Text, r"sslmode|\b(postgres\w*|database|db|connections?)\b.*\b(tls|ssl)\b", "", pg_tls),
     rule!("pg-replication", "postgres", [], Text, r"\breplica(tion)?\b.*\b(lag|sync|delay|status|behind)\b", r"clickhouse|redis|kafka|\bcho\b", pg_replication),
     rule!("pg-pool", "postgres", [], Text, r"connection pool|\bconnections?\b.*\b(utili[sz]ation|usage|used)\b", r"sized|size\b|settings|\bmax \d", pg_pool),
-    rule!("pg-reachable", "postgres", [], Text, r"\b(postgres(ql)?|database|db|rds|cloud sql|neon|supabase|aurora)\b.*\b(reachable|provisioned|accepts?|available|up|connect\w*|healthy|stable|sessions?)\b", r"backup|snapshot|restore|multi-az|pool|clickhouse|\bpitr\b", pg_reachable),
+    rule!("pg-reachable", "postgres", [], Text, r"\b(postgres(ql)?|database|db|rds|cloud sql|neon|supabase|aurora)\b.*\b(reachable|provisioned|accepts?|available|is up|up and running|connect\w*|healthy|stable|sessions?)\b", r"backup|snapshot|restore|multi-az|pool|clickhouse|\bpitr\b|connection string|rotat|migrat|seed|sync|up to date", pg_reachable),
     rule!("redis", "redis", [], Text, r"\b(redis|memorystore|elasticache|upstash|valkey|keydb)\b", r"sidekiq|queue", redis),
-    rule!("tcp-port", "tcp", [], Text, r"\bports?\s+\d{2,5}\b|:\d{2,5}\b|\bon\s+\d{2,5}\b", r"\bhttps?://|\bsvc\b|→", tcp_port),
+    rule!("tcp-port", "tcp", [], Text, r"\bports?\s+\d{2,5}\b|[a-z][a-z0-9-]*(\.[a-z0-9-]+)*:\d{2,5}\b|\bon\s+\d{3,5}\b", r"\bhttps?://|\bsvc\b|→", tcp_port),
     // ---- metrics and alerts
     rule!("error-rate", "prometheus", [], Text, r"\b(error rate|5xx (rate|ratio)|error ratio|errors? below|failure rate)\b", r"crash|sentry|datadog|cloudwatch|insights|new relic", error_rate),
     rule!("alerts-firing", "prometheus", [], Text, r"\balerts?\b.*\b(firing|fire|active)\b|\bno\b.*\balerts?\b", r"wired|routing|rules? (deployed|loaded)|exist\w* and|pagerduty|opsgenie", alerts_firing),
     rule!("alert-exists", "prometheus", [], Text, r"\balert\s+`?[A-Z][A-Za-z]+`?\s+exists", "", alerts_firing),
     rule!("alert-rules", "prometheus", [], Text, r"\balert(ing)? rules?\b.*\b(deployed|loaded|active)\b", "", alert_rules),
-    rule!("scrape-target", "prometheus", [], Text, r"\bscrap\w+|\btargets?\s+(is\s+)?up\b|servicemonitor|podmonitor", r"loki|promtail|alloy|logs?\b", scrape_target),
+    rule!("scrape-target", "prometheus", [], Text, r"\bscrap(es|ed|ing)\b.*\b(metrics|targets?|pods|endpoints?|namespace|exporter)\b|\btargets?\s+(is\s+)?up\b|servicemonitor|podmonitor", r"loki|promtail|alloy|logs?\b", scrape_target),
     rule!("traffic", "prometheus", [], Text, r"\b(shows?|receives?|gets?|has|with) (live |real |production)?traffic\b|\btraffic (from|on|reaches|arrives)\b", r"\bno traffic|crash", traffic),
     rule!("metric-threshold", "prometheus", [], Text, r"\b(disk|cpu|memory|consumer lag|traffic)\b", r"dashboard shows|crash", metric_threshold),
     // ---- Kubernetes and other tools named by what they manage
@@ -185,7 +185,7 @@ pub static RULES: &[Rule] = &[
     rule!("file-size", "command", [], Text, r"\bno (file|image|asset)s? (is)?(over|larger than|above|bigger than)\s+\d+\s*(kb|mb|k|m)\b", "", file_size),
     rule!("file-setting", "command", [], Text, r"^edit\s+\S+\.(toml|ya?ml|json|env|ini|conf|cfg)\b", "", file_setting),
     // ---- latency, last: numbers mean many things
-    rule!("latency", "http", [], Text, r"\bp(50|75|90|95|99)\b|latenc\w+|response times?|\bloads? in\b|\banswers? in\b", r"trends?|dashboard shows|review|alarm|alert", latency),
+    rule!("latency", "http", [], Text, r"\bp(50|75|90|95|99)\b|latenc\w+|response times?|\bloads? in\b|\banswers? in\b", r"trends?|dashboard shows|review|alarm|alert|support|tickets?|repl(y|ies)|\bsla\b|customers?|on-?call|incident", latency),
 ];
 
 const COMMANDS: &str = r"^(php|dotnet|python3?\s+manage\.py|kubectl|oc|helm|argocd|terraform|gh|glab|npm|npx|yarn|pnpm|pytest|go|cargo|trivy|k6|hugo|dbt|airflow|kafka-topics(\.sh)?|sqlx|alembic|flyway|rails|bundle|make|systemctl|docker|aws|gcloud|az|doctl|flyctl|fly|heroku|vercel|netlify|grep|test|jq|\./\S+|bin/\S+)\b";
@@ -537,6 +537,41 @@ mod tests {
         assert!(matches!(
             judge_text("", "POST /api/reset returns 200"),
             Outcome::Manual(_)
+        ));
+    }
+
+    /// Lines that look like checks but are not (numbers, times, other certificates…).
+    #[test]
+    fn look_alikes_do_not_become_probe_items() {
+        let doc = "Site: https://app.x.example\n";
+        for (text, not) in [
+            ("Upload limit of 500 MB on /upload", "status == 500"),
+            ("Support inbox open from 09:30 on app.x.example", "tcp"),
+            ("Apple push certificate uploaded to the console", "tls"),
+            ("Support response time under 2 hours", "latency"),
+            ("No alerts configured for the batch job", "prometheus"),
+            (
+                "User registration page at https://app.x.example/signup works",
+                "domain",
+            ),
+            ("Database up to date with the production copy", "postgres"),
+            ("Set FEATURE_NEW_BILLING flag in LaunchDarkly", "env"),
+        ] {
+            if let Outcome::Probe(d) = judge_text(doc, text) {
+                let got = format!("{} {:?} {:?}", d[0].probe, d[0].options, d[0].expect);
+                assert!(!got.contains(not), "{text}: {got}");
+            }
+        }
+        let mut cx = Context::read(doc, &scan(doc));
+        let u = Unit {
+            text: "Test the signup flow",
+            code: &[],
+            scope: "",
+            headings: "",
+        };
+        assert!(!matches!(
+            judge(&u, On::Text, &mut cx, &|_| true),
+            Outcome::Probe(_)
         ));
     }
 

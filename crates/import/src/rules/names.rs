@@ -22,7 +22,11 @@ pub(super) fn apex_ref(u: &Unit<'_>, cx: &mut Context, vars: &mut Vec<VarNeed>) 
 
 pub(super) fn domain_expiry(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict> {
     let lower = text.to_lowercase();
-    if !lower.contains("domain") && hosts(text).is_empty() {
+    // The registration of a domain, not a user's ("User registration works").
+    let apex_named = hosts(text).iter().any(|h| h.split('.').count() == 2);
+    if !apex_named
+        && !rx!(r"(?i)\b(domains?|registrar|whois|rdap|transfer|auto-?renew)\b").is_match(&lower)
+    {
         return None;
     }
     let mut vars = vec![];
