@@ -135,7 +135,7 @@ pub(super) fn write_command(_: &Unit<'_>, line: &str, _: &mut Context) -> Option
 
 pub(super) static STATUS: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\b(?:returns?|responds?(?:\s+with)?|answers?(?:\s+with)?|gives?|gets?|status(?:\s+code)?|expect:?|with an?|with)|→|->|=+)\s*:?\s*(?:http(?:/[\d.]+)?\s*)?([1-5][0-9][0-9])\b|\b([1-5][0-9][0-9])\s+(?:ok|created|no content|moved|found|unauthorized|forbidden|not found|too many)\b|\(\*{0,2}([1-5][0-9][0-9])\*{0,2}\)|\*\*([1-5][0-9][0-9])\*\*|\bexpect(?:s|ing)?\s+(?:an?\s+)?([1-5][0-9][0-9])\b",
+        r"(?:\b(?:returns?|responds?(?:\s+with)?|answers?(?:\s+with)?|gives?|gets?|status(?:\s+code)?|expect(?:ed)?:?|with an?|with)|→|->|=+)\s*:?\s*(?:http(?:/[\d.]+)?\s*)?([1-5][0-9][0-9])\b|\b([1-5][0-9][0-9])\s+(?:ok|created|no content|moved|found|unauthorized|forbidden|not found|too many)\b|\(\*{0,2}([1-5][0-9][0-9])\*{0,2}\)|\*\*([1-5][0-9][0-9])\*\*|\bexpect(?:s|ing)?\s+(?:an?\s+)?([1-5][0-9][0-9])\b",
     )
 });
 
@@ -521,6 +521,19 @@ pub(super) fn read_only(w: &[String]) -> bool {
                 "status" | "checks" | "ps" | "info" | "inspect" | "ls" | "list"
             ) || sub == "certs" && matches!(sub2, "show" | "list" | "check")
         }
+        "nomad" => {
+            matches!(sub, "status" | "job" | "node" | "alloc" | "server")
+                && any(&["status", "members", "inspect"])
+        }
+        "consul" => {
+            matches!(sub, "catalog" | "members" | "info" | "operator" | "kv")
+                && !any(&["put", "delete", "leave", "force-leave"])
+        }
+        "nats" => {
+            matches!(sub, "stream" | "consumer" | "server" | "account" | "kv")
+                && any(&["info", "ls", "list", "check", "ping", "report"])
+        }
+        "vault" => matches!(sub, "status" | "version"),
         "php" => {
             sub == "artisan"
                 && (sub2.ends_with(":status")

@@ -267,8 +267,11 @@ pub(super) fn redis(u: &Unit<'_>, text: &str, _: &mut Context) -> Option<Verdict
 
 pub(super) fn tcp_port(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict> {
     // Times (09:30) and years (on 2026) are not ports.
-    static PORT: LazyLock<Regex> =
-        LazyLock::new(|| re(r"\bports?\s+(\d{2,5})\b|[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*:(\d{2,5})\b|\bon\s+(\d{3,5})\b"));
+    static PORT: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"\bports?\s+(\d{2,5})\b|[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*:(\d{2,5})\b|\bon\s+(\d{3,5})\b",
+        )
+    });
     let lower = text.to_lowercase();
     let ports: Vec<i64> = PORT
         .captures_iter(text)

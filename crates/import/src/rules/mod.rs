@@ -125,7 +125,7 @@ pub static RULES: &[Rule] = &[
     rule!("cors-headers", "http", [], Text, r"\bcors\b|access-control-allow-origin|allowed origins?", "", cors_headers),
     rule!("cookies", "http", ["http.cookies"], Text, r"\bcookies?\b", r"banner|consent", cookies),
     rule!("redirect-https", "http", [], Text, r"redirect\w*\s.*\bhttps\b|\b(http|port 80)\b.*\bredirect|https\s+(enforced|only|everywhere)|forced?\s+https", r"redirect (urls?|uris?)\b|callback", redirect_https),
-    rule!("redirect-www", "http", [], Text, r"\bwww\b.*\bredirect|redirect.*\bwww\b", "", redirect_www),
+    rule!("redirect-www", "http", [], Text, r"\bwww\b.*\bredirect|redirect.*\bwww\b|\bwww\..*(→|->)\s*30[1278]\b|\bwww\b.*\bto the (apex|root|bare domain)\b", "", redirect_www),
     rule!("redirect-path", "http", [], Text, r"redirect", "", redirect_path),
     rule!("hsts", "http", [], Text, r"\bhsts\b|strict-transport-security", r"preload list|hstspreload", hsts),
     rule!("security-grade", "http", ["http.security", "http.grade"], Text, r"\bgrade\b|securityheaders|observatory", "", security_grade),
@@ -188,7 +188,7 @@ pub static RULES: &[Rule] = &[
     rule!("latency", "http", [], Text, r"\bp(50|75|90|95|99)\b|latenc\w+|response times?|\bloads? in\b|\banswers? in\b", r"trends?|dashboard shows|review|alarm|alert|support|tickets?|repl(y|ies)|\bsla\b|customers?|on-?call|incident", latency),
 ];
 
-const COMMANDS: &str = r"^(php|dotnet|python3?\s+manage\.py|kubectl|oc|helm|argocd|terraform|gh|glab|npm|npx|yarn|pnpm|pytest|go|cargo|trivy|k6|hugo|dbt|airflow|kafka-topics(\.sh)?|sqlx|alembic|flyway|rails|bundle|make|systemctl|docker|aws|gcloud|az|doctl|flyctl|fly|heroku|vercel|netlify|grep|test|jq|\./\S+|bin/\S+)\b";
+const COMMANDS: &str = r"^(php|dotnet|python3?\s+manage\.py|kubectl|oc|nomad|consul|nats|vault|helm|argocd|terraform|gh|glab|npm|npx|yarn|pnpm|pytest|go|cargo|trivy|k6|hugo|dbt|airflow|kafka-topics(\.sh)?|sqlx|alembic|flyway|rails|bundle|make|systemctl|docker|aws|gcloud|az|doctl|flyctl|fly|heroku|vercel|netlify|grep|test|jq|\./\S+|bin/\S+)\b";
 
 fn re(p: &str) -> Regex {
     Regex::new(&format!("(?i){p}")).expect("valid regex")

@@ -235,9 +235,9 @@ pub(super) fn mail_txt(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Ver
 
 pub(super) fn dns(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict> {
     let lower = text.to_lowercase();
-    let in_dns_section = u.headings.contains("dns");
+    let in_dns_section = u.headings.contains("dns") || u.headings.contains("domain");
     let dnsy = rx!(
-        r"(?i)\b(dns|records?|cname|caa|aaaa|mx|ns|resolv\w*|propagat\w*|ttls?|name ?servers?)\b"
+        r"(?i)\b(dns|records?|cname|caa|aaaa|mx|ns|resolv\w*|propagat\w*|ttls?|name ?servers?)\b|\b(A|AAAA)\s+\d{1,3}\.\d"
     )
     .is_match(text);
     // `host → target` lines count only under a DNS heading.
