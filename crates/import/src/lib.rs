@@ -425,6 +425,47 @@ pub fn import(bytes: &[u8], opts: &ImportOptions<'_>) -> Result<Imported, Import
                 Outcome::Nothing => {}
             }
         }
+        // A command the box names but import does not know: run by hand or written as a
+        // command item, not guessed from the words around it.
+        if drafts.is_empty() && reason.is_none() {
+            // In a "Command" / "How to verify" column any tool invocation counts.
+            let command_column = |d: &&scan::Detail| {
+                let l = d.text.to_lowercase();
+                [
+                    "command",
+                    "how to verify",
+                    "verification",
+                    "verify",
+                    "check with",
+                    "run",
+                ]
+                .iter()
+                .any(|k| l.starts_with(&format!("{k}:")))
+            };
+            let flagged = e
+                .code
+                .iter()
+                .chain(e.details.iter().flat_map(|d| d.code.iter()));
+            let in_column = e
+                .details
+                .iter()
+                .filter(command_column)
+                .flat_map(|d| d.code.iter());
+            let found = flagged
+                .map(|c| c.trim())
+                .find(|c| rules::unknown_command(c, false))
+                .or_else(|| {
+                    in_column
+                        .map(|c| c.trim())
+                        .find(|c| rules::unknown_command(c, true))
+                });
+            if let Some(cmd) = found {
+                let tool: String = cmd.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                reason = Some(format!(
+                    "names `{tool}`, a command import does not know to be read-only: write it as a command item if it only reads"
+                ));
+            }
+        }
         if drafts.is_empty() && reason.is_none() {
             let title_unit = Unit {
                 text: &e.title,

@@ -201,6 +201,21 @@ static COMPILED: LazyLock<Vec<(Regex, Option<Regex>)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// A shell command (a tool, arguments, at least one flag — or any arguments when
+/// `in_command_column`) that no code rule knows.
+pub fn unknown_command(code: &str, in_command_column: bool) -> bool {
+    let w: Vec<&str> = code.split_whitespace().collect();
+    let tool_like = w
+        .first()
+        .is_some_and(|t| rx!(r"^(\./)?[a-z][a-z0-9_.-]*$").is_match(t));
+    let flagged = w.iter().skip(1).any(|x| rx!(r"^--?[a-zA-Z]").is_match(x));
+    let known = COMPILED
+        .iter()
+        .zip(RULES.iter())
+        .any(|((when, _), r)| r.on == On::Code && when.is_match(code));
+    w.len() >= 2 && tool_like && (flagged || in_command_column) && !known
+}
+
 /// Whether the rule called `name` excludes `text` (its `unless` matches).
 fn text_rule_excludes(name: &str, text: &str) -> bool {
     RULES
@@ -538,6 +553,22 @@ mod tests {
             judge_text("", "POST /api/reset returns 200"),
             Outcome::Manual(_)
         ));
+    }
+
+    #[test]
+    fn unknown_commands_are_told_apart_from_other_code() {
+        assert!(unknown_command("kcat -b kafka:9092 -L", false));
+        assert!(unknown_command(
+            "testssl.sh --protocols api.x.example",
+            false
+        ));
+        assert!(unknown_command("mytool check ledgerd", true));
+        assert!(!unknown_command("mytool check ledgerd", false));
+        assert!(!unknown_command("kubectl -n x get pods", false));
+        assert!(!unknown_command("schema_migrations", true));
+        assert!(!unknown_command("X-Frame-Options: DENY", true));
+        assert!(!unknown_command("GET /up", true));
+        assert!(!unknown_command("sslmode=verify-full", false));
     }
 
     /// Lines that look like checks but are not (numbers, times, other certificates…).
