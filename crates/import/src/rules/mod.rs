@@ -310,12 +310,20 @@ pub fn judge(
             if !when.is_match(h) || unless.as_ref().is_some_and(|u| u.is_match(h)) {
                 continue;
             }
-            if !rule.probe.is_empty() && !available(rule.probe) {
-                missing.get_or_insert_with(|| missing_reason(rule.probe));
-                continue 'rules;
-            }
-            if let Some(n) = rule.needs.iter().find(|n| !available(n)) {
-                missing.get_or_insert_with(|| missing_reason(n));
+            // Something this build lacks: "needs …" only if the rule would have written
+            // an item for this line (builders are pure), so a look-alike keeps its own
+            // reason ("User registration flow" is not a domain registration).
+            let lacking = (!rule.probe.is_empty() && !available(rule.probe))
+                .then_some(rule.probe)
+                .or_else(|| rule.needs.iter().copied().find(|n| !available(n)));
+            if let Some(n) = lacking {
+                let no_host = cx.no_host;
+                if let Some(Verdict::Probe(d)) = (rule.build)(unit, h, cx)
+                    && !d.is_empty()
+                {
+                    missing.get_or_insert_with(|| missing_reason(n));
+                }
+                cx.no_host = no_host;
                 continue 'rules;
             }
             match (rule.build)(unit, h, cx) {
