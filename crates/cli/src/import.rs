@@ -1,4 +1,5 @@
-//! `preflight import FILE.md [-o FILE.toml]`: a Markdown checklist → checklist TOML.
+//! `preflight import FILE.md [-o FILE.toml] [--explain]`: a Markdown checklist →
+//! checklist TOML, with what this build's catalog can check.
 
 use std::path::PathBuf;
 
@@ -17,13 +18,28 @@ pub struct ImportArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     force: bool,
+    /// Also print, per section, what was recognised in each box and why (on stderr).
+    #[arg(long)]
+    explain: bool,
+}
+
+/// Whether this build has `what`: a probe (`http`), a probe's fact or option
+/// (`http.cors`), or an item key (`item.capture`).
+fn has(catalog: &preflight_core::Catalog, what: &str) -> bool {
+    match what.split_once('.') {
+        None => catalog.get(what).is_some(),
+        Some(("item", key)) => preflight_core::checklist::file::item_keys().contains(&key),
+        Some((probe, key)) => catalog.get(probe).is_some_and(|p| {
+            p.facts().iter().any(|f| f.name == key) || p.options().field(key).is_some()
+        }),
+    }
 }
 
 pub fn import_command(args: ImportArgs) -> Result<Exit, CliError> {
     let bytes = std::fs::read(&args.file)
         .map_err(|e| CliError::Usage(format!("failed to read {}: {e}", args.file.display())))?;
     let catalog = registry::catalog();
-    let available = |name: &str| catalog.get(name).is_some();
+    let available = |what: &str| has(&catalog, what);
     let stem = args
         .file
         .file_stem()
@@ -51,13 +67,17 @@ pub fn import_command(args: ImportArgs) -> Result<Exit, CliError> {
         }
         None => print!("{}", out.toml),
     }
+    if args.explain {
+        eprint!("{}", out.explain());
+        eprintln!();
+    }
     eprintln!(
         "imported {} items: {} automated, {} manual",
         out.items, out.automated, out.manual
     );
     if out.unavailable > 0 {
         eprintln!(
-            "  {} more could be automated by probes this build does not have (see \"# detected:\" comments)",
+            "  {} more could be automated by probes this build does not have (see \"# manual: needs\" comments)",
             out.unavailable
         );
     }

@@ -1,10 +1,12 @@
-//! Golden tests: the importer on each real checklist in `tests/fixtures/` (copies of
-//! `../shared/checklists/`), as insta snapshots, plus odd inputs.
+//! Golden tests: the importer on checklists of our own (`tests/corpus/`, labels
+//! removed) as insta snapshots — the TOML and the `--explain` text — plus odd inputs
+//! and fuzzing. The shared checklists are measured in `corpus.rs`, read from
+//! `../shared/checklists` at test time, never copied here.
 
 use preflight_import::{ImportOptions, Imported, import};
 
-/// Every probe of the final build, so snapshots do not depend on what is registered.
-const PROBES: &[&str] = &[
+/// Every probe of this build plus the planned ones, so snapshots show every mapping.
+const AVAILABLE: &[&str] = &[
     "http",
     "tls",
     "dns",
@@ -15,6 +17,22 @@ const PROBES: &[&str] = &[
     "redis",
     "prometheus",
     "command",
+    "websocket",
+    "domain",
+    "http.cors",
+    "http.origin",
+    "http.cookies",
+    "http.security",
+    "http.grade",
+    "http.meta_robots",
+    "dns.spf",
+    "dns.dmarc",
+    "dns.dkim",
+    "dns.dnssec",
+    "dns.ad",
+    "tls.starttls",
+    "command.json",
+    "item.capture",
 ];
 
 fn run(name: &str, bytes: &[u8]) -> Imported {
@@ -22,20 +40,29 @@ fn run(name: &str, bytes: &[u8]) -> Imported {
         bytes,
         &ImportOptions {
             name,
-            available: &|p| PROBES.contains(&p),
+            available: &|p| AVAILABLE.contains(&p),
         },
     )
     .expect("imports")
 }
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}.md", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+/// A corpus file with its `<!-- pf: … -->` labels removed.
+fn corpus(name: &str) -> String {
+    let path = format!("{}/tests/corpus/{name}.md", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .map(|l| match l.find("<!-- pf:") {
+            Some(i) => l[..i].trim_end(),
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn summary(out: &Imported) -> String {
     format!(
-        "{} items: {} automated, {} manual, {} ticked; vars {:?}; env {:?}",
+        "{} boxes, {} items: {} automated, {} manual, {} ticked; vars {:?}; env {:?}",
+        out.boxes,
         out.items,
         out.automated,
         out.manual,
@@ -45,25 +72,50 @@ fn summary(out: &Imported) -> String {
     )
 }
 
-#[test]
-fn streamer_app_launch() {
-    let out = run("streamer-app-launch", &fixture("streamer-app-launch"));
-    insta::assert_snapshot!("streamer_summary", summary(&out));
-    insta::assert_snapshot!("streamer", out.toml);
+macro_rules! golden {
+    ($test:ident, $file:literal) => {
+        #[test]
+        fn $test() {
+            let out = run($file, corpus($file).as_bytes());
+            insta::assert_snapshot!(concat!($file, "_summary"), summary(&out));
+            insta::assert_snapshot!(concat!($file, "_explain"), out.explain());
+            insta::assert_snapshot!($file, out.toml);
+        }
+    };
 }
 
-#[test]
-fn hustlexp_launch() {
-    let out = run("hustlexp-launch", &fixture("hustlexp-launch"));
-    insta::assert_snapshot!("hustlexp_summary", summary(&out));
-    insta::assert_snapshot!("hustlexp", out.toml);
-}
+golden!(bold_titles_with_details, "bold-nested");
+golden!(tables_with_owner_and_status, "owner-status-table");
+golden!(commands_under_items, "commands-under-items");
+golden!(mail_and_domain, "mail-domain");
+golden!(web_hardening, "web-hardening");
 
 #[test]
-fn creatorbridge_deploy() {
-    let out = run("creatorbridge-deploy", &fixture("creatorbridge-deploy"));
-    insta::assert_snapshot!("creatorbridge_summary", summary(&out));
-    insta::assert_snapshot!("creatorbridge", out.toml);
+fn a_probe_this_build_lacks_leaves_the_line_manual_with_the_reason() {
+    let md = b"# X\nApp: https://chat.x.example\n- [ ] WebSocket handshake to wss://rt.x.example/socket succeeds\n- [ ] CORS: no wildcard origin on the API\n- [ ] mx1.x.example offers STARTTLS on port 25\n";
+    let out = import(
+        md,
+        &ImportOptions {
+            name: "x",
+            available: &|p| ["http", "tls", "dns"].contains(&p),
+        },
+    )
+    .expect("imports");
+    let why: Vec<(Option<&str>, &str)> = out
+        .explained
+        .iter()
+        .map(|e| (e.probe.as_deref(), e.why.as_str()))
+        .collect();
+    assert_eq!(why[0], (None, "needs the websocket probe"));
+    // CORS falls back to a plain request with an Origin header.
+    assert_eq!(why[1].0, Some("http"));
+    assert!(
+        why[2].1.contains("needs `starttls` in the tls probe"),
+        "{:?}",
+        why[2]
+    );
+    assert!(out.toml.contains("# manual: needs the websocket probe"));
+    assert_eq!(out.unavailable, 2);
 }
 
 #[test]
@@ -168,6 +220,44 @@ fn fuzzed_documents_always_load() {
         "\u{feff}",
         "emoji ✅",
         "_under_",
+        "☐ ",
+        "☑ ",
+        "✅ ",
+        "⏳ ",
+        "> ",
+        "1.4 ",
+        "a) [ ] ",
+        "| [ ] | Check | Owner |\n|---|---|---|\n",
+        "| ☐ | ",
+        "**Bold title**",
+        "---\ntitle: x\nsite_url: https://a.example\n---\n",
+        "Title\n=====\n",
+        "<details><summary>Day</summary>",
+        "```bash\n# Check pods\nkubectl get pods -n x\n```\n",
+        "`curl -sI https://api.example.org/healthz`",
+        "`dig +short app.example.org`",
+        "`psql \"$DATABASE_URL\" -c 'SELECT 1'` returns 1",
+        "`redis-cli ping`",
+        "`openssl s_client -connect x.example.org:443 -starttls smtp`",
+        "`kubectl get deploy api -o json`",
+        "`helm upgrade x`",
+        "Log in (POST /login), then GET /me returns 200",
+        "wss://rt.example.org/socket",
+        "CORS no wildcard",
+        "cookies Secure HttpOnly",
+        "SPF -all DKIM selector s1 DMARC p=reject",
+        "DNSSEC",
+        "domain expires in 30 days",
+        "p95 ≤ 200 ms",
+        "error rate < 1%",
+        "No P0 alerts firing",
+        "STARTTLS port 25 mx1.example.org",
+        "HPA minimum 3 for api kubectl",
+        "`SECRET_KEY` at least 32 characters",
+        "All environment variables set (no placeholders)",
+        "security headers grade A",
+        "noindex",
+        "api.example.org → api.prod.svc:80",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
