@@ -209,12 +209,12 @@ fn import_explain_prints_each_box_per_section() {
     .expect("write");
     let out = dir.path().join("launch.toml");
     let err = import_and_check_with(&input, &out, &["--explain"]);
-    assert!(err.contains("Web — 1 of 2 automated"), "{err}");
+    assert!(err.contains("Web — 2 of 2 automated"), "{err}");
     assert!(
         err.contains("web.https-enforced/hsts: http (rule hsts)"),
         "{err}"
     );
-    assert!(err.contains("needs the websocket probe"), "{err}");
+    assert!(err.contains("(rule websocket: "), "{err}");
     assert!(err.contains("People — 0 of 1 automated"), "{err}");
     let text = std::fs::read_to_string(&out).expect("output");
     assert!(

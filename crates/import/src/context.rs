@@ -844,6 +844,17 @@ pub fn unknown_domain(vars: &mut Vec<VarNeed>) -> String {
     "${domain}".into()
 }
 
+/// The mail server var when the document names none (a mail line names a role, the
+/// server that receives or relays the domain's mail, not a host).
+pub fn unknown_mail_host(vars: &mut Vec<VarNeed>) -> String {
+    vars.push(VarNeed {
+        name: "mail_host".into(),
+        default: String::new(),
+        hint: "the mail server (an MX or the SMTP relay), e.g. mx1.example.com".into(),
+    });
+    "${mail_host}".into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,7 +97,46 @@ pub(super) fn spf(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict>
     if lower.contains("lookup") {
         d.push_expect("!spf.lookups_exceeded");
     }
+    // "SPF/DKIM/DMARC configured": the same dns item also asks for the DMARC record
+    // and the DKIM key (the probe's `dmarc` and `dkim_selector` options).
+    if rx!(r"\bdmarc\b").is_match(&lower) {
+        d = d.opt("dmarc", Value::Boolean(true)).uses("dns.dmarc");
+        d.push_expect(dmarc_expect(text));
+    }
+    if rx!(r"\bdkim\b").is_match(&lower) {
+        let selector = selector_or_var(u, text, &mut vars);
+        d = d
+            .opt("dkim_selector", s(&selector))
+            .expect("dkim.present")
+            .uses("dns.dkim");
+    }
     probe(d.with_vars(vars))
+}
+
+/// What a line says about the DMARC policy, as one expectation.
+fn dmarc_expect(text: &str) -> String {
+    match dmarc_policy(text) {
+        Some("quarantine") if text.to_lowercase().contains("at least") => {
+            "dmarc.p in ['quarantine', 'reject']".into()
+        }
+        Some(p) => format!("dmarc.p == '{p}'"),
+        None if text.to_lowercase().contains("enforc") => {
+            "dmarc.p in ['quarantine', 'reject']".into()
+        }
+        None => "dmarc.p != null".into(),
+    }
+}
+
+/// The DKIM selector the line names, or a var to fill in.
+fn selector_or_var(u: &Unit<'_>, text: &str, vars: &mut Vec<VarNeed>) -> String {
+    dkim_selector(u, text).unwrap_or_else(|| {
+        vars.push(VarNeed {
+            name: "dkim_selector".into(),
+            default: String::new(),
+            hint: "the DKIM selector, e.g. google or s1".into(),
+        });
+        "${dkim_selector}".into()
+    })
 }
 
 pub(super) fn dmarc_policy(text: &str) -> Option<&'static str> {
@@ -118,16 +157,7 @@ pub(super) fn dmarc(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdic
     .opt("name", s(&format!("_dmarc.{name}")))
     .opt("type", s("TXT"))
     .uses("dns.dmarc");
-    match dmarc_policy(text) {
-        Some("quarantine") if text.to_lowercase().contains("at least") => {
-            d.push_expect("dmarc.p in ['quarantine', 'reject']")
-        }
-        Some(p) => d.push_expect(format!("dmarc.p == '{p}'")),
-        None if text.to_lowercase().contains("enforc") => {
-            d.push_expect("dmarc.p in ['quarantine', 'reject']")
-        }
-        None => d.push_expect("dmarc.p != null"),
-    }
+    d.push_expect(dmarc_expect(text));
     if text.to_lowercase().contains("report") {
         d.push_expect("dmarc.rua.size() > 0");
     }
@@ -157,14 +187,7 @@ pub(super) fn dkim_selector(u: &Unit<'_>, text: &str) -> Option<String> {
 pub(super) fn dkim(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Verdict> {
     let mut vars = vec![];
     let name = mail_name(u, cx, &mut vars)?;
-    let selector = dkim_selector(u, text).unwrap_or_else(|| {
-        vars.push(VarNeed {
-            name: "dkim_selector".into(),
-            default: String::new(),
-            hint: "the DKIM selector, e.g. google or s1".into(),
-        });
-        "${dkim_selector}".into()
-    });
+    let selector = selector_or_var(u, text, &mut vars);
     let mut d = Draft::new(
         "dns",
         "",

@@ -938,8 +938,11 @@ pub(super) fn starttls(u: &Unit<'_>, text: &str, cx: &mut Context) -> Option<Ver
         .into_iter()
         .find(|h| cx.is_own(h))
         .or_else(|| cx.component("mx").map(|k| k.host.clone()))
-        .or_else(|| cx.component("smtp").map(|k| k.host.clone()))?;
-    let h = cx.host_var(&host, &mut vars);
+        .or_else(|| cx.component("smtp").map(|k| k.host.clone()));
+    let h = match host {
+        Some(host) => cx.host_var(&host, &mut vars),
+        None => crate::context::unknown_mail_host(&mut vars),
+    };
     let mut d = Draft::new("tls", "", "the mail server's certificate, after STARTTLS")
         .opt("host", s(&h))
         .opt("port", Value::Integer(port))
