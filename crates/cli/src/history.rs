@@ -109,12 +109,9 @@ pub fn history_command(args: HistoryArgs) -> Result<Exit, CliError> {
         store.runs(&filter).await
     })?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&runs).unwrap_or_default()
-        );
+        crate::output::stdout(&preflight_report::to_json_pretty(&runs))?;
     } else {
-        print!("{}", preflight_report::render_history(&runs));
+        crate::output::stdout(&preflight_report::render_history(&runs))?;
     }
     Ok(Exit::Go)
 }
@@ -146,7 +143,7 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
         };
         store.report(id).await
     })?;
-    print!("{}", crate::run::for_stdout(&report, format));
+    crate::output::stdout(&crate::run::for_stdout(&report, format))?;
     Ok(Exit::Go)
 }
 
@@ -220,9 +217,9 @@ pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
         ))
     })?;
     if json {
-        print!("{}", preflight_report::render_diff_json(&d));
+        crate::output::stdout(&preflight_report::render_diff_json(&d))?;
     } else {
-        print!("{}", preflight_report::render_diff_human(&d));
+        crate::output::stdout(&preflight_report::render_diff_human(&d))?;
     }
     Ok(if d.has_regression() {
         Exit::NoGo

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checklist::Severity;
-use crate::expect::{Expectation, Judgement};
+use crate::expect::{Budget, Expectation, Judgement, on_eval_stack};
 use crate::probe::Facts;
 
 /// The status of one item after a run.
@@ -78,12 +78,75 @@ impl Outcome {
     }
 }
 
+/// What judging an attempt's facts decides: status, reason, each expectation's result.
+pub type Judged = (Status, Option<String>, Vec<ExpectationResult>);
+
 /// Judges facts against expectations: status, reason and per-expectation results.
 pub fn judge(
     expect: &[Expectation],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
-) -> (Status, Option<String>, Vec<ExpectationResult>) {
+) -> Judged {
+    judge_until(expect, facts, vars, None)
+}
+
+/// [`judge`], stopping at `budget`'s deadline: an expectation still being
+/// evaluated then fails, saying so. Runs on a thread with
+/// [`EVAL_STACK_BYTES`](crate::expect::EVAL_STACK_BYTES) of stack.
+pub fn judge_until(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    budget: Option<Budget>,
+) -> Judged {
+    on_eval_stack(|| judge_here(expect, facts, vars, budget))
+        .unwrap_or_else(|e| could_not_judge(expect, e))
+}
+
+/// [`judge_until`] on a detached thread of its own: `done` gets the result and
+/// the facts back. For callers that must not block while expressions are
+/// evaluated and must be able to stop waiting (the runner).
+pub fn spawn_judge(
+    expect: Vec<Expectation>,
+    facts: Facts,
+    vars: serde_json::Map<String, Value>,
+    budget: Budget,
+    done: impl FnOnce(Judged, Facts) + Send + 'static,
+) -> Result<(), String> {
+    std::thread::Builder::new()
+        .name("preflight-judge".into())
+        .stack_size(crate::expect::EVAL_STACK_BYTES)
+        .spawn(move || {
+            let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                judge_here(&expect, &facts, &vars, Some(budget))
+            }))
+            .unwrap_or_else(|_| {
+                could_not_judge(&expect, "the expression evaluator crashed".into())
+            });
+            done(judged, facts);
+        })
+        .map(drop)
+        .map_err(|e| format!("could not start a thread to judge the expectations: {e}"))
+}
+
+fn could_not_judge(expect: &[Expectation], why: String) -> Judged {
+    let results = expect
+        .iter()
+        .map(|e| ExpectationResult {
+            expr: e.source().to_string(),
+            ok: false,
+        })
+        .collect();
+    (Status::Error, Some(why), results)
+}
+
+/// [`judge_until`] on the calling thread (which has the stack it needs).
+fn judge_here(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    budget: Option<Budget>,
+) -> Judged {
     let mut scope = vars.clone();
     for (k, v) in facts {
         scope.insert(k.clone(), v.clone());
@@ -92,7 +155,7 @@ pub fn judge(
     let mut fails = Vec::new();
     let mut errors = Vec::new();
     for e in expect {
-        let j = e.judge(&scope);
+        let j = e.judge_here(&scope, budget);
         results.push(ExpectationResult {
             expr: e.source().to_string(),
             ok: j == Judgement::Holds,

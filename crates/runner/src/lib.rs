@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use preflight_core::attest::Standing;
-use preflight_core::verdict::{ExpectationResult, judge};
+use preflight_core::expect::Budget;
+use preflight_core::verdict::{ExpectationResult, spawn_judge};
 use preflight_core::{
     Blame, Catalog, Check, Context, Observer, Outcome, Plan, PlannedItem, Status,
 };
@@ -410,6 +411,8 @@ async fn attempt(
         None => None,
     };
     let obs = observer.clone();
+    // The timeout bounds the whole attempt: observing, then judging what was seen.
+    let budget = Budget::from_now(timeout);
     let mut task = AbortOnDrop(tokio::spawn(async move { obs.observe().await }));
     match tokio::time::timeout(timeout, &mut task.0).await {
         Err(_) => (
@@ -431,15 +434,59 @@ async fn attempt(
             };
             (status, Some(f.reason()), vec![], None)
         }
-        Ok(Ok(Ok(facts))) => {
-            let (status, reason, results) = judge(expect, &facts, &sh.plan.vars);
-            (
-                status,
-                reason,
-                results,
-                Some(serde_json::Value::Object(facts)),
-            )
-        }
+        Ok(Ok(Ok(facts))) => judge_within(expect, facts, &sh.plan.vars, budget).await,
+    }
+}
+
+/// How long past the deadline the runner still waits for a judging thread. The
+/// meter stops every comprehension at the deadline, so only one long step (a
+/// regular expression over a large body, say) can take longer.
+const JUDGE_GRACE: Duration = Duration::from_secs(1);
+
+/// Judges `facts` on a thread of their own (CPU work must not stall the runtime,
+/// and needs a deep stack), waiting no longer than the budget allows.
+async fn judge_within(
+    expect: &[preflight_core::expect::Expectation],
+    facts: preflight_core::Facts,
+    vars: &serde_json::Map<String, serde_json::Value>,
+    budget: Budget,
+) -> Attempt {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = spawn_judge(
+        expect.to_vec(),
+        facts,
+        vars.clone(),
+        budget,
+        move |judged, facts| {
+            let _ = tx.send((judged, facts));
+        },
+    );
+    if let Err(e) = spawned {
+        return (Status::Error, Some(e), vec![], None);
+    }
+    let give_up = tokio::time::Instant::from_std(budget.deadline + JUDGE_GRACE);
+    match tokio::time::timeout_at(give_up, rx).await {
+        Ok(Ok(((status, reason, results), facts))) => (
+            status,
+            reason,
+            results,
+            Some(serde_json::Value::Object(facts)),
+        ),
+        Ok(Err(_)) => (
+            Status::Error,
+            Some("the expression evaluator crashed".into()),
+            vec![],
+            None,
+        ),
+        Err(_) => (
+            Status::Fail,
+            Some(format!(
+                "timed out after {} while judging the expectations (their evaluation was abandoned)",
+                fmt_dur(budget.timeout)
+            )),
+            vec![],
+            None,
+        ),
     }
 }
 
