@@ -18,6 +18,7 @@
 mod api;
 mod certs;
 pub mod dns;
+pub mod hostile;
 pub mod postgres;
 mod tls;
 pub mod webhooks;
