@@ -4,7 +4,7 @@
 //! them may hold ESC/OSC/CSI sequences, other C0 or C1 controls, bidi overrides or
 //! line breaks. Written raw to a terminal they could retitle it, clear it, recolour
 //! the report or start a line that looks like another item's verdict. Every renderer
-//! and every place the CLI prints such text passes it through [`line`] (one line) or
+//! and every place the CLI prints such text passes it through [`line()`] (one line) or
 //! [`lines`] (line breaks kept, for the renderer to indent) first. Reports keep the
 //! raw text; only what is shown is changed.
 
@@ -31,7 +31,7 @@ pub fn line(text: &str) -> Cow<'_, str> {
     escape(text, false)
 }
 
-/// Like [`line`], but line feeds stay (a CR LF pair becomes one LF); the caller
+/// Like [`line()`], but line feeds stay (a CR LF pair becomes one LF); the caller
 /// indents the continuation lines so they stay inside the item they belong to.
 pub fn lines(text: &str) -> Cow<'_, str> {
     escape(text, true)
