@@ -6,6 +6,7 @@ mod support;
 mod contract;
 mod dns;
 mod engine;
+mod hostile;
 mod launch;
 mod ops_probes;
 mod postgres;

@@ -4,6 +4,9 @@
 //! Every item runs as its own task under a global semaphore (`concurrency`) and a
 //! per-host one (`per_host`). Each attempt is bounded by the item's timeout and runs in
 //! a task of its own, so a hanging target or a panicking probe only affects its item.
+//! The timeout bounds judging too: expectations are evaluated on a thread of their
+//! own (CPU work off the runtime's workers, on a stack made for them) and stop at
+//! the attempt's deadline.
 //! The runner never prints: it reports progress through [`Event`]s.
 
 use std::collections::HashMap;
