@@ -349,6 +349,46 @@ fn judging_is_bounded_by_the_item_timeout() {
 }
 
 #[test]
+fn judging_is_bounded_in_memory() {
+    let bad = Bad::start();
+    // Each step allocates a 40,000-element list and keeps it: gigabytes a second.
+    let file = bad.write(
+        "hungry.toml",
+        &format!(
+            "[checklist]\nname = \"m\"\n\n[[item]]\nid = \"hungry\"\nprobe = \"http\"\n\
+             url = \"{}/big\"\ntimeout = \"2m\"\n\
+             expect = [\"json.map(x, json + json).size() > 0\"]\n",
+            bad.server.url()
+        ),
+    );
+    let (o, took) = within(
+        Duration::from_secs(90),
+        &[
+            "run",
+            &file,
+            "--format",
+            "json",
+            "--no-history",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let hungry = item(&json(&o), "hungry").clone();
+    let reason = hungry["reason"].as_str().expect("reason");
+    assert_eq!(hungry["status"], "fail", "{reason}");
+    assert!(
+        reason.ends_with("— stopped: evaluating it took more than 1 GiB of memory"),
+        "{reason}"
+    );
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    // No child of this test binary ever grew much past the limit.
+    let peak = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .expect("getrusage")
+        .max_rss();
+    assert!(peak < 2 << 20, "a child reached {peak} KiB");
+}
+
+#[test]
 fn inputs_that_are_not_regular_files_or_too_large_are_refused() {
     let bad = Bad::start();
     let dir = bad.dir.path();

@@ -8,13 +8,13 @@
 //! crash or stall a run. Expressions are bounded at load time
 //! ([`MAX_EXPRESSION_BYTES`], [`MAX_EXPRESSION_DEPTH`]); compiling and evaluating
 //! run on a thread with [`EVAL_STACK_BYTES`] of stack, enough for the deepest
-//! expression accepted; and evaluation checks a deadline ([`Budget`]) at every step
-//! of every comprehension (`all`, `exists`, `map`, …), the only constructs whose
-//! cost grows faster than the size of the facts.
+//! expression accepted; and evaluation checks a deadline and the memory it has
+//! taken ([`Budget`]) at every step of every comprehension (`all`, `exists`, `map`,
+//! …), the only constructs whose cost grows faster than the size of the facts.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cel::common::ast::{CallExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
@@ -43,25 +43,38 @@ pub const EVAL_STACK_BYTES: usize = 64 << 20;
 /// an expression, so no checklist can call or shadow it.
 const METER: &str = "@budget";
 
-/// A deadline for evaluating expressions: past it, the next step of a comprehension
-/// stops the evaluation and the expectation fails.
+/// Memory one evaluation may add to the process (1 GiB), where the process's
+/// resident size can be read (Linux): `json.map(x, json + json)` over a large
+/// array allocates gigabytes a second, well before any timeout.
+pub const MAX_EVAL_MEMORY_BYTES: u64 = 1 << 30;
+
+/// What evaluating an expression may take: past the deadline, or once the process
+/// has grown by more than `memory` since evaluation began, the next step of a
+/// comprehension stops the evaluation and the expectation fails.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     /// When evaluation must stop.
     pub deadline: Instant,
     /// The timeout the deadline comes from, for the reason.
     pub timeout: Duration,
+    /// Bytes the process may grow by while evaluating.
+    pub memory: u64,
 }
 
 impl Budget {
-    /// A budget of `timeout` from now.
+    /// A budget of `timeout` from now and [`MAX_EVAL_MEMORY_BYTES`].
     pub fn from_now(timeout: Duration) -> Budget {
         Budget {
             deadline: Instant::now() + timeout,
             timeout,
+            memory: MAX_EVAL_MEMORY_BYTES,
         }
     }
 }
+
+/// Why an evaluation was stopped.
+const RAN_OUT_OF_TIME: u8 = 1;
+const RAN_OUT_OF_MEMORY: u8 = 2;
 
 /// Runs `f` on a scoped thread with [`EVAL_STACK_BYTES`] of stack. A panic in `f`
 /// comes back as an error rather than unwinding into the caller.
@@ -232,7 +245,7 @@ impl Expectation {
                 ctx.add_variable_from_value(name.clone(), to_cel(v));
             }
         }
-        let exhausted = Arc::new(AtomicBool::new(false));
+        let exhausted = Arc::new(AtomicU8::new(0));
         let _ = ctx.add_function(METER, meter_function(budget, exhausted.clone()));
         let root = Value::Object(
             self.names
@@ -245,12 +258,24 @@ impl Expectation {
         }));
         // Whatever the result, an evaluation cut short proves nothing (an error
         // inside `||` can still come out true).
-        if let (true, Some(b)) = (exhausted.load(Ordering::Relaxed), budget) {
-            return Judgement::Fails(format!(
-                "{} — still evaluating when the {} timeout ran out",
-                self.source,
-                humantime::format_duration(b.timeout)
-            ));
+        if let Some(b) = budget {
+            match exhausted.load(Ordering::Relaxed) {
+                RAN_OUT_OF_TIME => {
+                    return Judgement::Fails(format!(
+                        "{} — still evaluating when the {} timeout ran out",
+                        self.source,
+                        humantime::format_duration(b.timeout)
+                    ));
+                }
+                RAN_OUT_OF_MEMORY => {
+                    return Judgement::Fails(format!(
+                        "{} — stopped: evaluating it took more than {} of memory",
+                        self.source,
+                        crate::input::size(b.memory)
+                    ));
+                }
+                _ => {}
+            }
         }
         match result {
             Err(_) => Judgement::Unjudgeable("the expression evaluator crashed".into()),
@@ -361,24 +386,56 @@ pub fn to_cel(v: &Value) -> CelValue {
     }
 }
 
-/// The function behind [`METER`]: `true` until the budget's deadline, then an
-/// error (and a record that it ran out). The clock is read every 64 steps.
+/// The function behind [`METER`]: `true` until the budget runs out, then an
+/// error (and a record of why, in `exhausted`). The clock is read every 64 steps;
+/// the process's size at most every 5 ms of them.
 fn meter_function(
     budget: Option<Budget>,
-    exhausted: Arc<AtomicBool>,
+    exhausted: Arc<AtomicU8>,
 ) -> impl Fn(&cel::FunctionContext) -> Result<bool, ExecutionError> + Send + Sync + 'static {
     let steps = AtomicU32::new(0);
+    let start = Instant::now();
+    let ceiling = budget.and_then(|b| resident_bytes().map(|r| r.saturating_add(b.memory)));
+    let memory_checked = AtomicU64::new(0);
     move |ftx: &cel::FunctionContext| {
-        if let Some(b) = budget
-            && (exhausted.load(Ordering::Relaxed)
-                || (steps.fetch_add(1, Ordering::Relaxed).is_multiple_of(64)
-                    && Instant::now() >= b.deadline))
+        let Some(b) = budget else {
+            return Ok(true);
+        };
+        if exhausted.load(Ordering::Relaxed) == 0
+            && steps.fetch_add(1, Ordering::Relaxed).is_multiple_of(64)
         {
-            exhausted.store(true, Ordering::Relaxed);
+            let now = Instant::now();
+            let since = now.duration_since(start).as_millis() as u64;
+            if now >= b.deadline {
+                exhausted.store(RAN_OUT_OF_TIME, Ordering::Relaxed);
+            } else if let Some(ceiling) = ceiling
+                && since >= memory_checked.load(Ordering::Relaxed) + 5
+            {
+                memory_checked.store(since, Ordering::Relaxed);
+                if resident_bytes().is_some_and(|r| r > ceiling) {
+                    exhausted.store(RAN_OUT_OF_MEMORY, Ordering::Relaxed);
+                }
+            }
+        }
+        if exhausted.load(Ordering::Relaxed) != 0 {
             return Err(ftx.error("the evaluation budget ran out"));
         }
         Ok(true)
     }
+}
+
+/// The process's resident size, where the system tells (Linux).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kib * 1024)
 }
 
 /// Depth of a syntax tree (a lone literal is 1), walked without recursion so a
@@ -790,6 +847,28 @@ mod tests {
             matches!(&j, Judgement::Fails(r) if r.contains("still evaluating")),
             "{j:?}"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_budget_stops_an_expression_that_eats_memory() {
+        let arr: Vec<i64> = (0..20_000).collect();
+        let facts = scope(json!({ "json": arr }));
+        let e = Expectation::compile("json.map(x, json + json).size() > 0").unwrap();
+        let budget = Budget {
+            memory: 64 << 20,
+            ..Budget::from_now(Duration::from_secs(120))
+        };
+        let t0 = Instant::now();
+        let j = e.judge_until(&facts, Some(budget));
+        assert_eq!(
+            j,
+            Judgement::Fails(
+                "json.map(x, json + json).size() > 0 — stopped: evaluating it took more than 64 MiB of memory"
+                    .into()
+            )
+        );
+        assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     }
 
     #[test]

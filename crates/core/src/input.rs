@@ -55,9 +55,11 @@ pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
     })
 }
 
-/// A size in bytes for messages: `4 MiB`, `512 KiB`, `100 bytes`.
+/// A size in bytes for messages: `1 GiB`, `4 MiB`, `512 KiB`, `100 bytes`.
 pub fn size(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
+        format!("{} GiB", bytes >> 30)
+    } else if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
         format!("{} KiB", bytes >> 10)
@@ -140,6 +142,7 @@ mod tests {
 
     #[test]
     fn sizes_read_well() {
+        assert_eq!(size(1 << 30), "1 GiB");
         assert_eq!(size(4 << 20), "4 MiB");
         assert_eq!(size(512 << 10), "512 KiB");
         assert_eq!(size(100), "100 bytes");
