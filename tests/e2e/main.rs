@@ -10,6 +10,7 @@ mod contract;
 mod dns;
 mod engine;
 mod failed_steps;
+mod hostile;
 mod html;
 mod launch;
 mod mail;

@@ -1,6 +1,7 @@
 //! `preflight attest FILE ID --by NAME [--note TEXT] [--expires DURATION]`: records that
 //! a person checked a manual item, in `<checklist>.attest.toml` (append-only).
 
+use preflight_core::sanitize::line;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -52,16 +53,18 @@ pub fn attest_command(args: AttestArgs) -> Result<Exit, CliError> {
     }
     let path = attest::path_for(&args.file);
     // Refuse to append to a file we cannot read back: history must stay parseable.
-    let existing = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(CliError::Internal(format!(
-                "failed to read {}: {e}",
-                path.display()
-            )));
-        }
-    };
+    let existing =
+        match preflight_core::input::read_text(&path, preflight_core::input::MAX_ATTESTATION_BYTES)
+        {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(CliError::Internal(format!(
+                    "failed to read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
     if let Some(text) = &existing {
         attest::parse(&path.display().to_string(), text)?;
     }
@@ -88,16 +91,16 @@ pub fn attest_command(args: AttestArgs) -> Result<Exit, CliError> {
         .open(&path)
         .and_then(|mut f| f.write_all(text.as_bytes()));
     written.map_err(|e| CliError::Internal(format!("failed to write {}: {e}", path.display())))?;
-    println!(
-        "attested {} by {} at {}{} → {}",
-        a.id,
-        a.by,
+    crate::output::stdout(&format!(
+        "attested {} by {} at {}{} → {}\n",
+        line(&a.id),
+        line(&a.by),
         a.at,
         a.expires
             .as_deref()
             .map(|e| format!(", expires {e}"))
             .unwrap_or_default(),
-        path.display()
-    );
+        line(&path.display().to_string())
+    ))?;
     Ok(Exit::Go)
 }

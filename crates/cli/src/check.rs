@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use preflight_core::Check;
 use preflight_core::attest::Standing;
+use preflight_core::sanitize::line;
 
 use crate::{CliError, Exit, PlanArgs, registry, run::load_and_plan};
 
@@ -28,16 +29,16 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         .count();
     out.push_str(&format!(
         "{}: valid — \"{}\", {} of {} items selected ({} automated, {} manual), environment {}{}\n",
-        checklist.path,
-        checklist.name,
+        line(&checklist.path),
+        line(&checklist.name),
         plan.items.len(),
         checklist.items.len(),
         automated,
         plan.items.len() - automated,
-        plan.environment,
+        line(&plan.environment),
         plan.phase
             .as_deref()
-            .map(|p| format!(", phase {p}"))
+            .map(|p| format!(", phase {}", line(p)))
             .unwrap_or_default()
     ));
     out.push_str(&format!(
@@ -67,9 +68,9 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         };
         out.push_str(&format!(
             "  {:<32} {:<9} {}\n",
-            i.id,
+            line(&i.id),
             i.severity.as_str(),
-            plan.redactor.text(&what)
+            line(&plan.redactor.text(&what))
         ));
         let mut extra = Vec::new();
         if !i.needs.is_empty() {
@@ -115,11 +116,11 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
             extra.push(format!("will error: {}", plan.redactor.text(reason)));
         }
         if !extra.is_empty() {
-            out.push_str(&format!("  {:<32} {}\n", "", extra.join("; ")));
+            out.push_str(&format!("  {:<32} {}\n", "", line(&extra.join("; "))));
         }
     }
     for n in &plan.notes {
-        out.push_str(&format!("note: {n}\n"));
+        out.push_str(&format!("note: {}\n", line(n)));
     }
     if !checklist.env_refs.is_empty() {
         out.push_str("\nenvironment variables (secrets):\n");
@@ -129,10 +130,10 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
             } else {
                 "set"
             };
-            out.push_str(&format!("  {name:<32} {state}\n"));
+            out.push_str(&format!("  {:<32} {state}\n", line(name)));
         }
     }
-    print!("{out}");
+    crate::output::stdout(&out)?;
     Ok(Exit::Go)
 }
 

@@ -1,6 +1,7 @@
 //! The Postgres part of `preflight demo`: a throwaway cluster when PostgreSQL is
 //! installed, its items from `config/demo-postgres.toml`, or a clear "skipped".
 
+use crate::output::say;
 use std::path::PathBuf;
 
 use preflight_testbed::postgres::Cluster;
@@ -30,11 +31,11 @@ pub async fn start(dir: PathBuf) -> DemoPostgres {
     .and_then(|r| r)
     .unwrap_or_else(DemoPostgres::Skipped);
     match &pg {
-        DemoPostgres::Up(c, _) => eprintln!(
+        DemoPostgres::Up(c, _) => say!(
             "postgres up: 127.0.0.1:{} (items of config/demo-postgres.toml)",
             c.port()
         ),
-        DemoPostgres::Skipped(reason) => eprintln!("postgres: skipped ({reason})"),
+        DemoPostgres::Skipped(reason) => say!("postgres: skipped ({reason})"),
     }
     pg
 }

@@ -2,7 +2,9 @@
 //! 2 invalid checklist or usage, 3 internal error. Commands return
 //! `Result<Exit, CliError>`; `main` prints the error once and exits with its code.
 
+use miette::Diagnostic;
 use preflight_core::CoreError;
+use preflight_core::sanitize::line;
 use preflight_history::HistoryError;
 
 /// How a command that did its job ended.
@@ -58,11 +60,25 @@ impl CliError {
     }
 
     /// Writes the error for a person on stderr: checklist problems as miette
-    /// diagnostics (file:line:col, snippet, hint), the rest as `error: …`.
+    /// diagnostics (file:line:col, snippet, hint), the rest as `error: …`. Any
+    /// text from the checklist or a target is shown with control characters
+    /// escaped (an invalid checklist's snippet and messages are when it is built).
     pub fn print(self) {
         match self {
-            CliError::Checklist(e) => eprintln!("{:?}", miette::Report::new(e)),
-            other => eprintln!("error: {other}"),
+            CliError::Checklist(CoreError::Invalid(e)) => {
+                crate::output::stderr_raw(&format!("{:?}\n", miette::Report::new(e)));
+            }
+            CliError::Checklist(e) => {
+                let message = line(&e.to_string()).into_owned();
+                let report = match e.help() {
+                    Some(h) => {
+                        miette::miette!(help = line(&h.to_string()).into_owned(), "{message}")
+                    }
+                    None => miette::miette!("{message}"),
+                };
+                crate::output::stderr_raw(&format!("{report:?}\n"));
+            }
+            other => crate::output::stderr(&format!("error: {other}")),
         }
     }
 }

@@ -45,7 +45,7 @@ pub fn explain_command(args: ExplainArgs) -> Result<Exit, CliError> {
             }
         },
     };
-    print!("{text}");
+    crate::output::stdout(&text)?;
     Ok(Exit::Go)
 }
 
@@ -54,7 +54,7 @@ pub fn schema_command() -> Result<Exit, CliError> {
     let schema = preflight_core::schema::checklist_schema(&registry::catalog());
     let text = serde_json::to_string_pretty(&schema)
         .map_err(|e| CliError::Internal(format!("failed to write the schema: {e}")))?;
-    println!("{text}");
+    crate::output::stdout(&format!("{text}\n"))?;
     Ok(Exit::Go)
 }
 

@@ -131,12 +131,9 @@ pub fn history_command(args: HistoryArgs) -> Result<Exit, CliError> {
         store.runs(&filter).await
     })?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&runs).unwrap_or_default()
-        );
+        crate::output::stdout(&preflight_report::to_json_pretty(&runs))?;
     } else {
-        print!("{}", preflight_report::render_history(&runs));
+        crate::output::stdout(&preflight_report::render_history(&runs))?;
     }
     Ok(Exit::Go)
 }
@@ -180,8 +177,8 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
         Ok((report, page))
     })?;
     match page {
-        Some(ctx) => print!("{}", preflight_report::render_html(&report, &ctx)),
-        None => print!("{}", crate::run::for_stdout(&report, format)),
+        Some(ctx) => crate::output::stdout(&preflight_report::render_html(&report, &ctx))?,
+        None => crate::output::stdout(&crate::run::for_stdout(&report, format))?,
     }
     Ok(Exit::Go)
 }
@@ -257,8 +254,8 @@ pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
         Ok::<_, HistoryError>((d, b, history))
     })?;
     match format {
-        DiffFormat::Json => print!("{}", preflight_report::render_diff_json(&d)),
-        DiffFormat::Human => print!("{}", preflight_report::render_diff_human(&d)),
+        DiffFormat::Json => crate::output::stdout(&preflight_report::render_diff_json(&d))?,
+        DiffFormat::Human => crate::output::stdout(&preflight_report::render_diff_human(&d))?,
         DiffFormat::Html => {
             let ctx = preflight_report::HtmlContext {
                 history,
@@ -266,7 +263,7 @@ pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
                 diff_first: true,
                 ..preflight_report::HtmlContext::default()
             };
-            print!("{}", preflight_report::render_html(&b, &ctx));
+            crate::output::stdout(&preflight_report::render_html(&b, &ctx))?;
         }
     }
     Ok(if d.has_regression() {

@@ -1,6 +1,7 @@
 //! `preflight import FILE.md [-o FILE.toml] [--explain]`: a Markdown checklist →
 //! checklist TOML, with what this build's catalog can check.
 
+use crate::output::say;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -36,7 +37,7 @@ fn has(catalog: &preflight_core::Catalog, what: &str) -> bool {
 }
 
 pub fn import_command(args: ImportArgs) -> Result<Exit, CliError> {
-    let bytes = std::fs::read(&args.file)
+    let bytes = preflight_core::input::read(&args.file, preflight_core::input::MAX_IMPORT_BYTES)
         .map_err(|e| CliError::Usage(format!("failed to read {}: {e}", args.file.display())))?;
     let catalog = registry::catalog();
     let available = |what: &str| has(&catalog, what);
@@ -65,44 +66,46 @@ pub fn import_command(args: ImportArgs) -> Result<Exit, CliError> {
                 CliError::Internal(format!("failed to write {}: {e}", path.display()))
             })?;
         }
-        None => print!("{}", out.toml),
+        None => crate::output::stdout(&out.toml)?,
     }
     if args.explain {
-        eprint!("{}", out.explain());
-        eprintln!();
+        say!("{}", out.explain().trim_end());
+        say!("");
     }
-    eprintln!(
+    say!(
         "imported {} items: {} automated, {} manual",
-        out.items, out.automated, out.manual
+        out.items,
+        out.automated,
+        out.manual
     );
     if out.unavailable > 0 {
-        eprintln!(
+        say!(
             "  {} more could be automated by probes this build does not have (see \"# manual: needs\" comments)",
             out.unavailable
         );
     }
     if out.ticked > 0 {
-        eprintln!(
+        say!(
             "  {} were ticked in the source; attest them with `preflight attest`",
             out.ticked
         );
     }
     let to_set: Vec<_> = out.vars.iter().filter(|v| v.default.is_empty()).collect();
     if !to_set.is_empty() {
-        eprintln!("vars you must set ([vars] or --var NAME=VALUE):");
+        say!("vars you must set ([vars] or --var NAME=VALUE):");
         for v in to_set {
-            eprintln!("  {:<16} {}", v.name, v.hint);
+            say!("  {:<16} {}", v.name, v.hint);
         }
     }
     let defaulted: Vec<_> = out.vars.iter().filter(|v| !v.default.is_empty()).collect();
     if !defaulted.is_empty() {
-        eprintln!("vars defaulted from the source (check them):");
+        say!("vars defaulted from the source (check them):");
         for v in defaulted {
-            eprintln!("  {:<16} {}", v.name, v.default);
+            say!("  {:<16} {}", v.name, v.default);
         }
     }
     if !out.env.is_empty() {
-        eprintln!("secrets read from the environment: {}", out.env.join(", "));
+        say!("secrets read from the environment: {}", out.env.join(", "));
     }
     Ok(Exit::Go)
 }

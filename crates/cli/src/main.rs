@@ -2,11 +2,7 @@
 //! environment. See the README for the checklist format.
 //!
 //! Exit codes: 0 GO, 1 NO-GO, 2 invalid checklist or usage, 3 internal error.
-#![expect(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "the CLI is the one place that writes to the terminal"
-)]
+//! Everything written to stdout or stderr goes through [`output`].
 
 mod args;
 mod attest;
@@ -16,6 +12,7 @@ mod exit;
 mod explain;
 mod history;
 mod import;
+mod output;
 mod page;
 mod postlaunch;
 mod run;
@@ -121,15 +118,18 @@ fn main() -> ExitCode {
         Command::Schema => explain::schema_command(),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "preflight", &mut std::io::stdout());
-            Ok(Exit::Go)
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "preflight", &mut script);
+            output::stdout_bytes(&script).map(|()| Exit::Go)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
             clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map(|()| Exit::Go)
+                .render(&mut page)
                 .map_err(|e| CliError::Internal(format!("failed to write the man page: {e}")))
+                .and_then(|()| output::stdout_bytes(&page))
+                .map(|()| Exit::Go)
         }
         Command::Testbed => run::testbed_command(),
     };

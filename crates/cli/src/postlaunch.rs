@@ -2,6 +2,7 @@
 //! work: record the run (`preflight-history`), diff it against a baseline (history
 //! computes, `preflight-report` renders), notify (`preflight-notify`).
 
+use crate::output::say;
 use std::path::Path;
 
 use preflight_core::notify::ResolvedNotify;
@@ -59,7 +60,9 @@ impl PostRun {
         for s in location.secrets() {
             redactor.add(&s);
         }
-        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let text =
+            preflight_core::input::read_text(file, preflight_core::input::MAX_CHECKLIST_BYTES)
+                .unwrap_or_default();
         Ok(PostRun {
             record: record.clone(),
             fail_on_regression: baseline.fail_on_regression,
@@ -136,6 +139,7 @@ impl PostRun {
             Mode::ReadWrite
         };
         let mut failed: Option<HistoryError> = None;
+        let mut unwritten: Option<CliError> = None;
         let mut store = None;
         if needs_store {
             match Store::open(&self.location, mode).await {
@@ -143,7 +147,7 @@ impl PostRun {
                 Err(HistoryError::Missing { .. }) if no_history => {}
                 Err(e) => {
                     if !no_history {
-                        eprintln!("history: this run was not recorded");
+                        say!("history: this run was not recorded");
                     }
                     failed = Some(e);
                 }
@@ -175,14 +179,14 @@ impl PostRun {
         let mut run_id = None;
         if let Some(s) = store.as_mut().filter(|_| !no_history) {
             if interrupted {
-                eprintln!("history: the run was interrupted; it was not recorded");
+                say!("history: the run was interrupted; it was not recorded");
             } else {
                 match s.record(report, &self.hash, &self.redactor).await {
                     Ok(id) => {
                         run_id = Some(id);
                         self.recorded = Some(id);
                         if !self.quiet {
-                            eprintln!("history: recorded as run {id} in {}", self.location);
+                            say!("history: recorded as run {id} in {}", self.location);
                         }
                     }
                     Err(e) => {
@@ -199,41 +203,45 @@ impl PostRun {
                         (report, run_id),
                         self.threshold,
                     );
-                    self.print_diff(&d);
+                    if let Err(e) = self.print_diff(&d) {
+                        unwritten.get_or_insert(e);
+                    }
                     if self.fail_on_regression && d.has_regression() {
                         exit = Exit::NoGo;
                     }
                 }
                 None if store.is_some() => {
-                    eprintln!("baseline: no stored run matches {b}; nothing to compare");
+                    say!("baseline: no stored run matches {b}; nothing to compare");
                 }
                 None => {}
             }
         }
         match &self.notify {
             None => {}
-            Some(Err(e)) => eprintln!("warning: notification not sent: {e}"),
+            Some(Err(e)) => say!("warning: notification not sent: {e}"),
             Some(Ok(n)) => {
                 let prev = previous.as_ref().map(|(_, r)| Previous::of(r));
                 let problems =
                     preflight_notify::send(n, report, run_id, prev.as_ref(), &self.redactor).await;
                 for problem in problems {
-                    eprintln!("warning: {problem}");
+                    say!("warning: {problem}");
                 }
             }
         }
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(exit),
+        match (failed, unwritten) {
+            (Some(e), _) => Err(e.into()),
+            (None, Some(e)) => Err(e),
+            (None, None) => Ok(exit),
         }
     }
 
-    fn print_diff(&self, d: &Diff) {
-        let text = preflight_report::render_diff_human(d);
+    fn print_diff(&self, d: &Diff) -> Result<(), CliError> {
+        let text = format!("\n{}", preflight_report::render_diff_human(d));
         if self.diff_to_stderr {
-            eprint!("\n{text}");
+            crate::output::stderr_raw(&text);
+            Ok(())
         } else {
-            print!("\n{text}");
+            crate::output::stdout(&text)
         }
     }
 }
@@ -241,7 +249,8 @@ impl PostRun {
 /// The checklist name of a file, as the loader derives it, without validating it
 /// (history and diff must work with a checklist that needs `--var`s).
 pub fn checklist_name(file: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(file).ok()?;
+    let text =
+        preflight_core::input::read_text(file, preflight_core::input::MAX_CHECKLIST_BYTES).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;
     table
         .get("checklist")

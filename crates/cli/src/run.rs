@@ -1,5 +1,6 @@
 //! `preflight run`, `preflight demo` and the hidden `preflight testbed`.
 
+use crate::output::say;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,16 +81,18 @@ pub fn load_and_plan(
 /// Reads `<checklist>.attest.toml` (if any) and marks attested manual items.
 fn apply_attestations(file: &Path, plan: &mut Plan) -> Result<(), CliError> {
     let path = preflight_core::attest::path_for(file);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(CliError::Usage(format!(
-                "failed to read {}: {e}",
-                path.display()
-            )));
-        }
-    };
+    let text =
+        match preflight_core::input::read_text(&path, preflight_core::input::MAX_ATTESTATION_BYTES)
+        {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(CliError::Usage(format!(
+                    "failed to read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
     let log = preflight_core::attest::parse(&path.display().to_string(), &text)?;
     preflight_core::attest::apply(plan, &log, std::time::SystemTime::now());
     Ok(())
@@ -184,10 +187,7 @@ pub fn write_out(text: &str, out: Option<&Path>) -> Result<(), CliError> {
     match out {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| CliError::Internal(format!("failed to write {}: {e}", path.display()))),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
+        None => crate::output::stdout(text),
     }
 }
 
@@ -212,7 +212,7 @@ async fn sweep_async(plan: Plan, catalog: Catalog, progress: bool) -> (Report, b
     let c2 = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: finishing the report with what is done");
+            say!("\ninterrupted: finishing the report with what is done");
             c2.cancel();
         }
     });
@@ -265,13 +265,13 @@ pub fn demo_command(format: &str) -> Result<Exit, CliError> {
         };
         std::fs::write(&file, checklist)
             .map_err(|e| CliError::Internal(format!("failed to write {}: {e}", file.display())))?;
-        eprintln!(
+        say!(
             "testbed up: API {} (plain {}), CA {}",
             bed.https_url(),
             bed.http_url(),
             bed.ca_path().display()
         );
-        eprintln!("sweeping {} (a copy of config/demo.toml)\n", file.display());
+        say!("sweeping {} (a copy of config/demo.toml)\n", file.display());
         let args = PlanArgs {
             vars: bed
                 .vars()
@@ -299,9 +299,8 @@ pub fn testbed_command() -> Result<Exit, CliError> {
             .await
             .map_err(|e| CliError::Internal(e.to_string()))?;
         for (k, v) in bed.vars() {
-            println!("--var {k}={v}");
+            crate::output::stdout(&format!("--var {k}={v}\n"))?;
         }
-        let _ = std::io::Write::flush(&mut std::io::stdout());
         let _ = tokio::signal::ctrl_c().await;
         drop(Arc::new(bed));
         Ok(Exit::Go)

@@ -3,6 +3,7 @@
 //! Ctrl-C or SIGTERM stops cleanly (a run in progress is abandoned, not recorded);
 //! stopping by `--count`, `--until` or a signal exits 0.
 
+use crate::output::say;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -85,7 +86,7 @@ async fn watch_loop(
     let s2 = stop.clone();
     tokio::spawn(async move {
         stop_signal().await;
-        eprintln!("watch: stopping (signal received)");
+        say!("watch: stopping (signal received)");
         s2.cancel();
     });
     let catalog = registry::catalog();
@@ -111,7 +112,7 @@ async fn watch_loop(
             Err(e) if n == 1 => return Err(e),
             Err(e) => {
                 e.print();
-                eprintln!("watch: run {n} skipped: the checklist is invalid");
+                say!("watch: run {n} skipped: the checklist is invalid");
                 None
             }
         };
@@ -119,7 +120,7 @@ async fn watch_loop(
             if n == 1 {
                 let budget = preflight_runner::plan_budget(&plan);
                 if budget > every {
-                    eprintln!(
+                    say!(
                         "watch: warning: a run may take up to {}s (hold windows, retries, timeouts), longer than --every {}; runs will start late",
                         budget.as_secs(),
                         args.every
@@ -151,10 +152,13 @@ async fn watch_loop(
                 &report,
                 n,
             );
-            print!("{text}");
-            let _ = std::io::Write::flush(&mut std::io::stdout());
+            crate::output::stdout(&text)?;
             post.finish_async(&report, false, Exit::Go).await?;
             previous = Some(report);
+            // Nobody reads what changes any more (`preflight watch … | head`).
+            if crate::output::stdout_closed() {
+                break;
+            }
         }
         if args.count.is_some_and(|c| n >= c) {
             break;
@@ -168,7 +172,7 @@ async fn watch_loop(
             () = stop.cancelled() => break,
         }
     }
-    eprintln!(
+    say!(
         "watch: stopped after {n} run{}",
         if n == 1 { "" } else { "s" }
     );

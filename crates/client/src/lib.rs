@@ -33,8 +33,11 @@ pub fn root_store(ca: Option<&str>) -> Result<rustls::RootCertStore, String> {
     let mut roots = rustls::RootCertStore::empty();
     match ca {
         Some(path) => {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("failed to read ca file {path}: {e}"))?;
+            let pem = preflight_core::input::read(
+                std::path::Path::new(path),
+                preflight_core::input::MAX_CA_BYTES,
+            )
+            .map_err(|e| format!("failed to read ca file {path}: {e}"))?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
                 let cert = cert.map_err(|e| format!("failed to parse ca file {path}: {e}"))?;
                 roots

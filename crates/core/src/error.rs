@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use miette::{NamedSource, SourceSpan};
 
+use crate::sanitize;
+
 /// One problem found while validating a checklist.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -51,10 +53,16 @@ pub struct InvalidChecklist {
 }
 
 impl InvalidChecklist {
-    /// Builds the report from raw problems over `text`.
+    /// Builds the report from raw problems over `text`. The snippet and every
+    /// message are shown with control characters escaped (the snippet's replaced
+    /// by `?`, keeping its byte offsets): a checklist cannot drive the terminal
+    /// through its own error report.
     pub fn new(path: &str, text: &str, mut problems: Vec<Problem>) -> InvalidChecklist {
         problems.sort_by_key(|p| p.span.start);
-        let shared = Arc::new(crate::redact::mask_source(text));
+        let shown = crate::redact::mask_source(text);
+        let shared = Arc::new(sanitize::same_length(&shown).into_owned());
+        let path = sanitize::line(path).into_owned();
+        let path = path.as_str();
         let problems = problems
             .into_iter()
             .map(|p| {
@@ -67,6 +75,7 @@ impl InvalidChecklist {
                     message.push_str(&format!("`{field}`: "));
                 }
                 message.push_str(&p.message);
+                let message = sanitize::line(&message).into_owned();
                 let len = p.span.end.saturating_sub(p.span.start).max(1);
                 let start = p.span.start.min(text.len().saturating_sub(1));
                 ProblemReport {
@@ -74,7 +83,7 @@ impl InvalidChecklist {
                     message,
                     src: NamedSource::new(path, shared.clone()),
                     span: (start, len.min(text.len().saturating_sub(start).max(1))).into(),
-                    hint: p.hint,
+                    hint: p.hint.map(|h| sanitize::line(&h).into_owned()),
                 }
             })
             .collect();

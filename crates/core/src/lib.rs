@@ -15,11 +15,13 @@ pub mod attest;
 pub mod checklist;
 pub mod error;
 pub mod expect;
+pub mod input;
 pub mod names;
 pub mod notify;
 pub mod plan;
 pub mod probe;
 pub mod redact;
+pub mod sanitize;
 pub mod schema;
 pub mod template;
 pub mod tree;
@@ -35,16 +37,18 @@ pub use probe::{
 pub use redact::Redactor;
 pub use verdict::{Outcome, Status, Summary, Verdict};
 
-/// Reads and validates a checklist file.
+/// Reads and validates a checklist file (a regular file of at most
+/// [`input::MAX_CHECKLIST_BYTES`]).
 pub fn load(
     path: &std::path::Path,
     extra_vars: &[String],
     catalog: &Catalog,
 ) -> Result<Checklist, CoreError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| CoreError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let text =
+        input::read_text(path, input::MAX_CHECKLIST_BYTES).map_err(|source| CoreError::Read {
+            path: shown.clone(),
+            source,
+        })?;
     Ok(checklist::parse(&shown, &text, extra_vars, catalog)?)
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checklist::Severity;
-use crate::expect::{Expectation, Judgement};
+use crate::expect::{Budget, Expectation, Judgement, on_eval_stack};
 use crate::probe::Facts;
 
 /// The status of one item after a run.
@@ -92,18 +92,93 @@ pub fn scope(
     scope
 }
 
+/// What judging an attempt's facts decides: status, reason, each expectation's result.
+pub type Judged = (Status, Option<String>, Vec<ExpectationResult>);
+
 /// Judges facts against expectations: status, reason and per-expectation results.
 pub fn judge(
     expect: &[Expectation],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
-) -> (Status, Option<String>, Vec<ExpectationResult>) {
+) -> Judged {
+    judge_until(expect, facts, vars, None)
+}
+
+/// [`judge`], stopping at `budget`'s deadline: an expectation still being
+/// evaluated then fails, saying so. Runs on a thread with
+/// [`EVAL_STACK_BYTES`](crate::expect::EVAL_STACK_BYTES) of stack.
+pub fn judge_until(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    budget: Option<Budget>,
+) -> Judged {
+    on_eval_stack(|| judge_here(expect, facts, vars, budget))
+        .unwrap_or_else(|e| could_not_judge(expect, e))
+}
+
+/// [`judge_until`] on a detached thread of its own, then the item's `captures`
+/// from the same facts (within the same budget): `done` gets the judgement, the
+/// values taken and why one could not be, and the facts back. For callers that
+/// must not block while expressions are evaluated and must be able to stop
+/// waiting (the runner).
+pub fn spawn_judge(
+    expect: Vec<Expectation>,
+    captures: Vec<crate::checklist::Capture>,
+    facts: Facts,
+    vars: serde_json::Map<String, Value>,
+    budget: Budget,
+    done: impl FnOnce(Judged, Taken, Facts) + Send + 'static,
+) -> Result<(), String> {
+    std::thread::Builder::new()
+        .name("preflight-judge".into())
+        .stack_size(crate::expect::EVAL_STACK_BYTES)
+        .spawn(move || {
+            let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                judge_here(&expect, &facts, &vars, Some(budget))
+            }))
+            .unwrap_or_else(|_| {
+                could_not_judge(&expect, "the expression evaluator crashed".into())
+            });
+            let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                take_here(&captures, &facts, &vars, Some(budget))
+            }))
+            .unwrap_or_else(|_| {
+                (
+                    serde_json::Map::new(),
+                    Some("the expression evaluator crashed taking a capture".into()),
+                )
+            });
+            done(judged, taken, facts);
+        })
+        .map(drop)
+        .map_err(|e| format!("could not start a thread to judge the expectations: {e}"))
+}
+
+fn could_not_judge(expect: &[Expectation], why: String) -> Judged {
+    let results = expect
+        .iter()
+        .map(|e| ExpectationResult {
+            expr: e.source().to_string(),
+            ok: false,
+        })
+        .collect();
+    (Status::Error, Some(why), results)
+}
+
+/// [`judge_until`] on the calling thread (which has the stack it needs).
+fn judge_here(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    budget: Option<Budget>,
+) -> Judged {
     let scope = scope(facts, vars);
     let mut results = Vec::with_capacity(expect.len());
     let mut fails = Vec::new();
     let mut errors = Vec::new();
     for e in expect {
-        let j = e.judge(&scope);
+        let j = e.judge_here(&scope, budget);
         results.push(ExpectationResult {
             expr: e.source().to_string(),
             ok: j == Judgement::Holds,
@@ -133,6 +208,9 @@ pub fn judge(
     }
 }
 
+/// Captured values by name, and why one could not be taken (if one could not).
+pub type Taken = (serde_json::Map<String, Value>, Option<String>);
+
 /// Takes an item's captures from an attempt's facts: the values that could be taken,
 /// and — when one could not (a missing key, an evaluation error, null) — why, naming
 /// the capture. A passing attempt whose capture could not be taken fails.
@@ -140,7 +218,18 @@ pub fn take_captures(
     captures: &[crate::checklist::Capture],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
-) -> (serde_json::Map<String, Value>, Option<String>) {
+) -> Taken {
+    on_eval_stack(|| take_here(captures, facts, vars, None))
+        .unwrap_or_else(|e| (serde_json::Map::new(), Some(e)))
+}
+
+/// [`take_captures`] on the calling thread (which has the stack it needs).
+fn take_here(
+    captures: &[crate::checklist::Capture],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    budget: Option<Budget>,
+) -> Taken {
     let mut taken = serde_json::Map::new();
     let mut problems = Vec::new();
     if captures.is_empty() {
@@ -148,7 +237,7 @@ pub fn take_captures(
     }
     let scope = scope(facts, vars);
     for c in captures {
-        match c.expr.evaluate(&scope) {
+        match c.expr.evaluate_here(&scope, budget) {
             Ok(Value::Null) => problems.push(format!(
                 "capture `{}` ({}) was null",
                 c.name,

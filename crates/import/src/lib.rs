@@ -236,15 +236,36 @@ fn is_critical(e: &Entry) -> bool {
         })
 }
 
-/// A single-line comment body (TOML comments may not hold control characters).
+/// A single-line comment body (TOML comments may not hold control characters;
+/// bidi controls would make the file read differently from what it says).
 fn comment(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if c.is_control() || is_bidi(c) { ' ' } else { c })
         .collect()
 }
 
+/// Bidi embeddings, overrides, isolates and marks, and the line separators:
+/// printable to TOML, but they reorder or break the text around them.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn toml_str(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
+    if !text.chars().any(is_bidi) {
+        return toml::Value::String(text.to_string()).to_string();
+    }
+    // A basic string with those written as escapes (the same text once read).
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || is_bidi(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn env_refs(v: &toml::Value, out: &mut BTreeSet<String>) {
@@ -822,6 +843,21 @@ mod tests {
         assert!(a.toml.contains("id = \"smoke-tests.get-api-health\""));
         assert!(a.toml.contains("id = \"smoke-tests.get-api-health-2\""));
         assert_eq!(a.toml, run(b"# X\n## 12. Smoke tests (prod)\n- [ ] GET /api/health returns 200\n- [ ] GET /api/health returns 200\n").toml);
+    }
+
+    #[test]
+    fn bidi_controls_are_escaped_not_written() {
+        let out = run("# X\n- [ ] Check \u{202e}gnihtemos\u{2066} ok\n".as_bytes());
+        assert!(!out.toml.chars().any(is_bidi), "{}", out.toml);
+        assert!(
+            out.toml
+                .contains("title = \"Check \\u202Egnihtemos\\u2066 ok\""),
+            "{}",
+            out.toml
+        );
+        let back: toml::Table = toml::from_str(&out.toml).expect("valid TOML");
+        let title = back["item"][0]["title"].as_str().expect("title");
+        assert_eq!(title, "Check \u{202e}gnihtemos\u{2066} ok");
     }
 
     #[test]

@@ -3,9 +3,12 @@
 use std::fmt::Write as _;
 
 use preflight_core::Status;
+use preflight_core::sanitize::{indented, line};
 use preflight_model::{Diff, RunRef, StatusChange};
 
-/// For people: one block per kind of change, then a summary line.
+/// For people: one block per kind of change, then a summary line. Ids and
+/// reasons are shown with control characters escaped; a reason's line breaks
+/// are indented under its change.
 pub fn render_diff_human(d: &Diff) -> String {
     let mut out = format!("diff {} → {}\n", label(&d.from), label(&d.to));
     let changes = |out: &mut String, title: &str, mark: &str, list: &[StatusChange]| {
@@ -17,13 +20,13 @@ pub fn render_diff_human(d: &Diff) -> String {
             let _ = write!(
                 out,
                 "  {mark} {}  {} → {}",
-                c.id,
+                line(&c.id),
                 c.from.as_str(),
                 c.to.as_str()
             );
             match &c.reason {
                 Some(r) if c.to != Status::Pass => {
-                    let _ = writeln!(out, ": {r}");
+                    let _ = writeln!(out, ": {}", indented(r, "      "));
                 }
                 _ => out.push('\n'),
             }
@@ -39,7 +42,7 @@ pub fn render_diff_human(d: &Diff) -> String {
         if !list.is_empty() {
             let _ = writeln!(out, "{title} ({}):", list.len());
             for p in list {
-                let _ = writeln!(out, "  {mark} {} ({})", p.id, p.status.as_str());
+                let _ = writeln!(out, "  {mark} {} ({})", line(&p.id), p.status.as_str());
             }
         }
     }
@@ -54,7 +57,9 @@ pub fn render_diff_human(d: &Diff) -> String {
             let _ = writeln!(
                 out,
                 "  ▲ {}  latency {:.0} ms → {:.0} ms{pct}",
-                s.id, s.from_ms, s.to_ms
+                line(&s.id),
+                s.from_ms,
+                s.to_ms
             );
         }
     }
@@ -70,7 +75,7 @@ pub fn render_diff_human(d: &Diff) -> String {
             if n == 1 { "" } else { "s" },
             d.regressed
                 .iter()
-                .map(|c| c.id.as_str())
+                .map(|c| line(&c.id))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -80,10 +85,7 @@ pub fn render_diff_human(d: &Diff) -> String {
 
 /// JSON, for tools.
 pub fn render_diff_json(d: &Diff) -> String {
-    let mut s =
-        serde_json::to_string_pretty(d).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
+    crate::to_json_pretty(d)
 }
 
 fn label(r: &RunRef) -> String {
@@ -92,11 +94,11 @@ fn label(r: &RunRef) -> String {
     let phase = r
         .phase
         .as_deref()
-        .map(|p| format!(", {p}"))
+        .map(|p| format!(", {}", line(p)))
         .unwrap_or_default();
     format!(
         "{id} ({}{phase}, {} {}%)",
-        r.started_at,
+        line(&r.started_at),
         r.verdict.label(),
         r.score
     )

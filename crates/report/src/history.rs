@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 
+use preflight_core::sanitize::line;
 use preflight_model::RunSummary;
 
-/// `preflight history`: one line per run, newest first.
+/// `preflight history`: one line per run, newest first. Stored names are shown
+/// with control characters escaped (a store may hold anything).
 pub fn render_history(runs: &[RunSummary]) -> String {
     if runs.is_empty() {
         return "no runs recorded\n".into();
@@ -19,7 +21,7 @@ pub fn render_history(runs: &[RunSummary]) -> String {
             out,
             "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>4}%  {}/{}/{}/{}/{}{}",
             r.id,
-            r.started_at,
+            line(&r.started_at),
             truncate(&r.checklist, 24),
             truncate(&r.environment, 12),
             truncate(r.phase.as_deref().unwrap_or("-"), 12),
@@ -37,6 +39,7 @@ pub fn render_history(runs: &[RunSummary]) -> String {
 }
 
 fn truncate(s: &str, n: usize) -> String {
+    let s = line(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {

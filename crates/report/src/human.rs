@@ -2,6 +2,7 @@
 //! the verdict last.
 
 use anstyle::{AnsiColor, Style};
+use preflight_core::sanitize::{indented, line};
 use preflight_core::{Status, Verdict};
 
 use crate::Report;
@@ -55,16 +56,22 @@ pub fn render_human(r: &Report) -> String {
 /// Renders the human report, coloured when `styling` allows: status icons, the
 /// verdict line and the reasons of items that did not pass. Colour is never the
 /// only signal: the icons and words are the same either way.
+///
+/// Text from the checklist or a target is shown with its control characters
+/// escaped; ids, titles and other one-line fields stay on one line, and a reason's
+/// own line breaks are indented under it, so nothing can start a line that looks
+/// like another item's.
 pub fn render_human_styled(r: &Report, styling: Styling) -> String {
     let mut out = String::new();
     let phase = r
         .phase
         .as_deref()
-        .map(|p| format!(", phase {p}"))
+        .map(|p| format!(", phase {}", line(p)))
         .unwrap_or_default();
     out.push_str(&format!(
         "{} — environment {}{phase}\n",
-        r.checklist, r.environment
+        line(&r.checklist),
+        line(&r.environment)
     ));
     let mut sections: Vec<&str> = Vec::new();
     for i in &r.items {
@@ -74,10 +81,10 @@ pub fn render_human_styled(r: &Report, styling: Styling) -> String {
     }
     for section in sections {
         out.push('\n');
-        out.push_str(if section.is_empty() {
-            "(no section)"
+        out.push_str(&if section.is_empty() {
+            "(no section)".into()
         } else {
-            section
+            line(section)
         });
         out.push('\n');
         for i in r.items.iter().filter(|i| i.section == section) {
@@ -102,34 +109,39 @@ pub fn render_human_styled(r: &Report, styling: Styling) -> String {
             let owner = i
                 .owner
                 .as_deref()
-                .map(|o| format!(" — owner {o}"))
+                .map(|o| format!(" — owner {}", line(o)))
                 .unwrap_or_default();
             out.push_str(&format!(
                 "  {} {}  {}{sev}{owner}{time}\n",
                 styling.paint(styling.status(i.status), symbol(i.status)),
-                i.id,
-                i.title
+                line(&i.id),
+                line(&i.title)
             ));
             if let Some(a) = &i.attested {
                 let until = a
                     .expires
                     .as_deref()
-                    .map(|e| format!(", until {e}"))
+                    .map(|e| format!(", until {}", line(e)))
                     .unwrap_or_default();
-                out.push_str(&format!("      attested by {} at {}{until}\n", a.by, a.at));
+                out.push_str(&format!(
+                    "      attested by {} at {}{until}\n",
+                    line(&a.by),
+                    line(&a.at)
+                ));
             }
             if i.status != Status::Pass
                 && let Some(reason) = &i.reason
             {
                 let dim = Style::new().fg_color(Some(styling_reason(i.status).into()));
-                out.push_str(&format!("      {}\n", styling.paint(dim, reason)));
+                let reason = indented(reason, "        ");
+                out.push_str(&format!("      {}\n", styling.paint(dim, &reason)));
             }
         }
     }
     if !r.notes.is_empty() {
         out.push('\n');
         for n in &r.notes {
-            out.push_str(&format!("note: {n}\n"));
+            out.push_str(&format!("note: {}\n", line(n)));
         }
     }
     let c = &r.counts;
@@ -146,7 +158,8 @@ pub fn render_human_styled(r: &Report, styling: Styling) -> String {
     let failing = if r.failing_critical.is_empty() {
         String::new()
     } else {
-        format!(" — failing critical: {}", r.failing_critical.join(", "))
+        let ids: Vec<_> = r.failing_critical.iter().map(|i| line(i)).collect();
+        format!(" — failing critical: {}", ids.join(", "))
     };
     let verdict = match r.verdict {
         Verdict::Go => Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),

@@ -5,13 +5,15 @@
 use std::time::Duration;
 
 use preflight_core::Status;
+use preflight_core::sanitize::line;
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use crate::Report;
 
-/// Renders the JUnit report.
+/// Renders the JUnit report. Every text is on one line with its control
+/// characters escaped (XML 1.0 cannot even hold most of them).
 pub fn render_junit(r: &Report) -> String {
-    let mut report = quick_junit::Report::new(r.checklist.as_str());
+    let mut report = quick_junit::Report::new(line(&r.checklist));
     report.set_time(Duration::from_millis(r.duration_ms));
     let mut sections: Vec<&str> = Vec::new();
     for i in &r.items {
@@ -21,19 +23,19 @@ pub fn render_junit(r: &Report) -> String {
     }
     for section in sections {
         let name = if section.is_empty() {
-            "(no section)"
+            "(no section)".into()
         } else {
-            section
+            line(section)
         };
-        let mut suite = TestSuite::new(name);
+        let mut suite = TestSuite::new(name.as_ref());
         suite.add_property(Property::new("verdict", r.verdict.label()));
         suite.add_property(Property::new("score", r.score.to_string()));
-        suite.add_property(Property::new("environment", r.environment.as_str()));
+        suite.add_property(Property::new("environment", line(&r.environment)));
         if let Some(p) = &r.phase {
-            suite.add_property(Property::new("phase", p.as_str()));
+            suite.add_property(Property::new("phase", line(p)));
         }
         for i in r.items.iter().filter(|i| i.section == section) {
-            let reason = i.reason.clone().unwrap_or_default();
+            let reason = line(i.reason.as_deref().unwrap_or_default()).into_owned();
             let status = match i.status {
                 Status::Pass => TestCaseStatus::success(),
                 Status::Fail | Status::Error => {
@@ -59,17 +61,17 @@ pub fn render_junit(r: &Report) -> String {
                 }
             };
             let title = if i.title.is_empty() { &i.id } else { &i.title };
-            let mut case = TestCase::new(format!("{} — {title}", i.id), status);
-            case.set_classname(name);
+            let mut case = TestCase::new(format!("{} — {}", line(&i.id), line(title)), status);
+            case.set_classname(name.as_ref());
             case.set_time(Duration::from_millis(i.duration_ms));
-            case.add_property(Property::new("id", i.id.as_str()));
-            case.add_property(Property::new("severity", i.severity.as_str()));
+            case.add_property(Property::new("id", line(&i.id)));
+            case.add_property(Property::new("severity", line(&i.severity)));
             if let Some(p) = &i.probe {
-                case.add_property(Property::new("probe", p.as_str()));
+                case.add_property(Property::new("probe", line(p)));
             }
             if let Some(a) = &i.attested {
-                case.add_property(Property::new("attested_by", a.by.as_str()));
-                case.add_property(Property::new("attested_at", a.at.as_str()));
+                case.add_property(Property::new("attested_by", line(&a.by)));
+                case.add_property(Property::new("attested_at", line(&a.at)));
             }
             suite.add_test_case(case);
         }

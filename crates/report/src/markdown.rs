@@ -3,22 +3,28 @@
 //! to paste into a ticket.
 
 use preflight_core::Status;
+use preflight_core::sanitize;
 
 use crate::{ItemReport, Report};
 
-/// One line of Markdown text: newlines folded so a value cannot break the list.
+/// One line of Markdown text: newlines folded so a value cannot break the list,
+/// other control characters escaped (see `preflight_core::sanitize`), `<` and `|`
+/// escaped so a value cannot open HTML or split a table cell.
 fn inline(text: &str) -> String {
-    text.split(['\n', '\r'])
+    let folded = text
+        .split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    sanitize::line(&folded)
         .replace('<', "\\<")
+        .replace('|', "\\|")
 }
 
 /// Inline code that survives backticks inside the value.
 fn code(text: &str) -> String {
-    let text = inline(text).replace("\\<", "<");
+    let text = inline(text).replace("\\<", "<").replace("\\|", "|");
     if text.contains('`') {
         format!("`` {text} ``")
     } else {
@@ -39,12 +45,16 @@ fn item_line(i: &ItemReport) -> String {
         line.push_str(&format!(" — owner: {}", inline(owner)));
     }
     if let Some(a) = &i.attested {
-        line.push_str(&format!(" — attested by {} at {}", inline(&a.by), a.at));
+        line.push_str(&format!(
+            " — attested by {} at {}",
+            inline(&a.by),
+            inline(&a.at)
+        ));
         if let Some(n) = &a.note {
             line.push_str(&format!(": {}", inline(n)));
         }
         if let Some(e) = &a.expires {
-            line.push_str(&format!(" (expires {e})"));
+            line.push_str(&format!(" (expires {})", inline(e)));
         }
     }
     if i.status != Status::Pass {
@@ -72,7 +82,7 @@ pub fn render_markdown(r: &Report) -> String {
         r.verdict.label(),
         r.score,
         r.pass_score,
-        r.started_at,
+        inline(&r.started_at),
         r.duration_ms,
         inline(&r.environment),
         inline(phase)

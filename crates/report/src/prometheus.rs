@@ -12,7 +12,9 @@ use preflight_core::{Status, Verdict};
 
 use crate::Report;
 
-/// Escapes a label value: backslash, double quote and line feed.
+/// Escapes a label value: backslash, double quote and line feed as the format
+/// says; any other control character (see `preflight_core::sanitize`) becomes the
+/// text `\u{1b}`, so a `.prom` file shown in a terminal cannot drive it.
 pub fn escape_label(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
@@ -20,6 +22,9 @@ pub fn escape_label(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            c if preflight_core::sanitize::is_unsafe(c) => {
+                let _ = write!(out, "\\\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -115,6 +120,10 @@ mod tests {
     #[test]
     fn escapes_label_values() {
         assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(
+            escape_label("x\u{1b}]0;t\u{7}\u{9b}\u{202e}"),
+            "x\\\\u{1b}]0;t\\\\u{7}\\\\u{9b}\\\\u{202e}"
+        );
     }
 
     #[test]

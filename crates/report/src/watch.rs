@@ -3,12 +3,15 @@
 use std::fmt::Write as _;
 
 use preflight_core::Status;
+use preflight_core::sanitize::{indented, line};
 use preflight_model::{Diff, Report};
 
 /// What changed since the previous run (given with the diff against it), one line
-/// each; the first run states the verdict and lists what is not passing.
+/// each; the first run states the verdict and lists what is not passing. Ids and
+/// reasons are shown with control characters escaped, a reason's line breaks
+/// indented under its line.
 pub fn render_transitions(previous: Option<(&Report, &Diff)>, r: &Report, n: u32) -> String {
-    let at = &r.started_at;
+    let at = line(&r.started_at);
     let mut out = String::new();
     let Some((p, d)) = previous else {
         let _ = writeln!(
@@ -22,11 +25,11 @@ pub fn render_transitions(previous: Option<(&Report, &Diff)>, r: &Report, n: u32
             let _ = writeln!(
                 out,
                 "{at}  {}  → {}{}",
-                i.id,
+                line(&i.id),
                 i.status.as_str(),
                 i.reason
                     .as_deref()
-                    .map(|x| format!(": {x}"))
+                    .map(|x| format!(": {}", indented(x, "    ")))
                     .unwrap_or_default()
             );
         }
@@ -44,22 +47,27 @@ pub fn render_transitions(previous: Option<(&Report, &Diff)>, r: &Report, n: u32
     }
     for c in d.regressed.iter().chain(&d.recovered).chain(&d.changed) {
         let reason = match (&c.reason, c.to) {
-            (Some(x), to) if to != Status::Pass => format!(": {x}"),
+            (Some(x), to) if to != Status::Pass => format!(": {}", indented(x, "    ")),
             _ => String::new(),
         };
         let _ = writeln!(
             out,
             "{at}  {}  {} → {}{reason}",
-            c.id,
+            line(&c.id),
             c.from.as_str(),
             c.to.as_str()
         );
     }
     for a in &d.appeared {
-        let _ = writeln!(out, "{at}  {}  appeared ({})", a.id, a.status.as_str());
+        let _ = writeln!(
+            out,
+            "{at}  {}  appeared ({})",
+            line(&a.id),
+            a.status.as_str()
+        );
     }
     for a in &d.disappeared {
-        let _ = writeln!(out, "{at}  {}  disappeared", a.id);
+        let _ = writeln!(out, "{at}  {}  disappeared", line(&a.id));
     }
     out
 }

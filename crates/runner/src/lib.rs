@@ -4,6 +4,9 @@
 //! Every item runs as its own task under a global semaphore (`concurrency`) and a
 //! per-host one (`per_host`). Each attempt is bounded by the item's timeout and runs in
 //! a task of its own, so a hanging target or a panicking probe only affects its item.
+//! The timeout bounds judging too: expectations are evaluated on a thread of their
+//! own (CPU work off the runtime's workers, on a stack made for them) and stop at
+//! the attempt's deadline.
 //! The runner never prints: it reports progress through [`Event`]s.
 //!
 //! Captures (`capture = { name = "CEL" }`) are taken from the attempt that passed and
@@ -18,8 +21,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use preflight_core::attest::Standing;
 use preflight_core::checklist::Capture;
+use preflight_core::expect::Budget;
 use preflight_core::plan::{BindError, bind_captures};
-use preflight_core::verdict::{ExpectationResult, judge, take_captures};
+use preflight_core::verdict::{ExpectationResult, Judged, Taken, spawn_judge};
 use preflight_core::{
     Blame, Catalog, Check, Context, Observer, Outcome, Plan, PlannedItem, Redactor, Status,
 };
@@ -490,6 +494,8 @@ async fn attempt(
         None => None,
     };
     let obs = observer.clone();
+    // The timeout bounds the whole attempt: observing, then judging what was seen.
+    let budget = Budget::from_now(timeout);
     let mut task = AbortOnDrop(tokio::spawn(async move { obs.observe().await }));
     match tokio::time::timeout(timeout, &mut task.0).await {
         Err(_) => (
@@ -514,8 +520,9 @@ async fn attempt(
             (status, Some(f.reason()), vec![], None, Map::new())
         }
         Ok(Ok(Ok(facts))) => {
-            let (mut status, mut reason, results) = judge(expect, &facts, &sh.plan.vars);
-            let (taken, problem) = take_captures(captures, &facts, &sh.plan.vars);
+            let (judged, (taken, problem), facts) =
+                judge_within(expect, captures, facts, &sh.plan.vars, budget).await;
+            let (mut status, mut reason, results) = judged;
             // Masked even when the attempt fails: its facts hold the value too.
             sh.mask_captured(captures, &taken);
             if status == Status::Pass
@@ -524,14 +531,65 @@ async fn attempt(
                 status = Status::Fail;
                 reason = Some(p);
             }
-            (
-                status,
-                reason,
-                results,
-                Some(serde_json::Value::Object(facts)),
-                taken,
-            )
+            (status, reason, results, facts, taken)
         }
+    }
+}
+
+/// How long past the deadline the runner still waits for a judging thread. The
+/// meter stops every comprehension at the deadline, so only one long step (a
+/// regular expression over a large body, say) can take longer.
+const JUDGE_GRACE: Duration = Duration::from_secs(1);
+
+/// Judges `facts` and takes the captures on a thread of their own (CPU work must
+/// not stall the runtime, and needs a deep stack), waiting no longer than the
+/// budget allows. Nothing is captured from an attempt that could not be judged.
+async fn judge_within(
+    expect: &[preflight_core::expect::Expectation],
+    captures: &[Capture],
+    facts: preflight_core::Facts,
+    vars: &serde_json::Map<String, serde_json::Value>,
+    budget: Budget,
+) -> (Judged, Taken, Option<serde_json::Value>) {
+    let nothing = || (Map::new(), None);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = spawn_judge(
+        expect.to_vec(),
+        captures.to_vec(),
+        facts,
+        vars.clone(),
+        budget,
+        move |judged, taken, facts| {
+            let _ = tx.send((judged, taken, facts));
+        },
+    );
+    if let Err(e) = spawned {
+        return ((Status::Error, Some(e), vec![]), nothing(), None);
+    }
+    let give_up = tokio::time::Instant::from_std(budget.deadline + JUDGE_GRACE);
+    match tokio::time::timeout_at(give_up, rx).await {
+        Ok(Ok((judged, taken, facts))) => (judged, taken, Some(serde_json::Value::Object(facts))),
+        Ok(Err(_)) => (
+            (
+                Status::Error,
+                Some("the expression evaluator crashed".into()),
+                vec![],
+            ),
+            nothing(),
+            None,
+        ),
+        Err(_) => (
+            (
+                Status::Fail,
+                Some(format!(
+                    "timed out after {} while judging the expectations (their evaluation was abandoned)",
+                    fmt_dur(budget.timeout)
+                )),
+                vec![],
+            ),
+            nothing(),
+            None,
+        ),
     }
 }
 

@@ -27,6 +27,7 @@ mod api;
 mod certs;
 pub mod dns;
 pub mod exim;
+pub mod hostile;
 pub mod mail;
 pub mod mailzone;
 pub mod oauth;

@@ -190,9 +190,12 @@ expect = ["unset.size() == 0", "reused.size() == 0", "entropy_bits.SESSION_SECRE
     /// masked wherever they might appear.
     fn secrets(options: &EnvOptions) -> Vec<String> {
         let source = match &options.file {
-            Some(path) => match std::fs::read(path)
-                .ok()
-                .and_then(|b| parse_dotenv(path, &b).ok())
+            Some(path) => match preflight_core::input::read(
+                std::path::Path::new(path),
+                preflight_core::input::MAX_DOTENV_BYTES,
+            )
+            .ok()
+            .and_then(|b| parse_dotenv(path, &b).ok())
             {
                 Some(map) => Source::File(map),
                 None => return Vec::new(),
@@ -265,7 +268,17 @@ fn parse_dotenv(path: &str, bytes: &[u8]) -> Result<BTreeMap<String, String>, Er
 }
 
 async fn read_dotenv(option: &'static str, path: &str) -> Result<BTreeMap<String, String>, Error> {
-    let bytes = tokio::fs::read(path).await.map_err(|error| Error::Read {
+    let owned = path.to_string();
+    // A bounded read of a regular file only: a dotenv path may name anything.
+    let bytes = tokio::task::spawn_blocking(move || {
+        preflight_core::input::read(
+            std::path::Path::new(&owned),
+            preflight_core::input::MAX_DOTENV_BYTES,
+        )
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+    .map_err(|error| Error::Read {
         option,
         path: path.to_string(),
         error,

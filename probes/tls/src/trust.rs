@@ -21,7 +21,11 @@ pub enum Roots {
 impl Roots {
     /// Reads every certificate of a PEM file as a trust anchor.
     pub fn from_pem_file(path: &str) -> Result<Roots, Error> {
-        let pem = std::fs::read(path).map_err(|source| Error::ReadCa {
+        let pem = preflight_core::input::read(
+            std::path::Path::new(path),
+            preflight_core::input::MAX_CA_BYTES,
+        )
+        .map_err(|source| Error::ReadCa {
             path: path.to_string(),
             source,
         })?;

@@ -40,7 +40,7 @@ pub(super) fn load(
                 span,
                 it,
                 Some("expect"),
-                format!("expression `{src}` does not parse: {e}"),
+                format!("expression `{}` does not parse: {e}", shown(&src)),
                 Some("write a CEL expression, e.g. \"status == 200 && latency_ms < 500\"".into()),
             ),
             Ok(exp) => {
@@ -133,5 +133,14 @@ pub(super) fn check_names(
     }
     for (message, hint) in problems {
         l.problem(span.clone(), it, Some(field), message, Some(hint));
+    }
+}
+
+/// An expression as quoted in a message: cut after 80 characters (a refused one
+/// may be kilobytes long).
+fn shown(src: &str) -> String {
+    match src.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &src[..at]),
+        None => src.to_string(),
     }
 }

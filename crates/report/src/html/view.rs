@@ -5,19 +5,11 @@ use preflight_core::{Status, Verdict};
 use preflight_model::{Attested, Diff, ItemPresence, ItemReport, LatencyThreshold, Report};
 
 /// Text from a target or a checklist, safe to show: control characters (other than
-/// newline and tab) and bidirectional overrides, which could disguise what a reader
-/// sees, become U+FFFD. Escaping markup is the template's job.
+/// newline) and bidirectional overrides, which could disguise what a reader sees,
+/// are written as escapes (`\u{1b}`, `\u{202e}`), as in every format. Escaping
+/// markup is the template's job.
 pub(crate) fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' | '\t' => c,
-            c if c.is_control() => '\u{FFFD}',
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
-                '\u{FFFD}'
-            }
-            c => c,
-        })
-        .collect()
+    preflight_core::sanitize::lines(text).into_owned()
 }
 
 /// A duration for people: `842 ms`, `12.4 s`, `3 min 5 s`.

@@ -151,7 +151,11 @@ fn key_of(framework: Framework, rel: &str, path: &Path) -> Result<Option<Migrati
             }
         }
         Framework::Alembic => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadMigration {
+            let text = preflight_core::input::read_text(
+                path,
+                preflight_core::input::MAX_MIGRATION_FILE_BYTES,
+            )
+            .map_err(|source| Error::ReadMigration {
                 path: path.display().to_string(),
                 source,
             })?;
