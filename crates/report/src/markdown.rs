@@ -7,24 +7,42 @@ use preflight_core::sanitize;
 
 use crate::{ItemReport, Report};
 
-/// One line of Markdown text: newlines folded so a value cannot break the list,
-/// other control characters escaped (see `preflight_core::sanitize`), `<` and `|`
-/// escaped so a value cannot open HTML or split a table cell.
-fn inline(text: &str) -> String {
+/// Text on one line: newlines folded so a value cannot break the list, other
+/// control characters escaped (see `preflight_core::sanitize`).
+fn folded(text: &str) -> String {
     let folded = text
         .split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    sanitize::line(&folded)
-        .replace('<', "\\<")
-        .replace('|', "\\|")
+    sanitize::line(&folded).into_owned()
 }
 
-/// Inline code that survives backticks inside the value.
+/// The characters that can start Markdown markup inline (emphasis, links,
+/// images, HTML, code, tables, strikethrough, entities): each is written with a
+/// backslash, so a value from a target reads as the text it is.
+const MARKUP: &[char] = &[
+    '\\', '`', '*', '_', '[', ']', '<', '>', '|', '~', '&', '#', '!',
+];
+
+/// One line of Markdown text that renders as exactly the value: [`folded`], then
+/// every [`MARKUP`] character escaped.
+fn inline(text: &str) -> String {
+    let mut out = String::new();
+    for c in folded(text).chars() {
+        if MARKUP.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Inline code that survives backticks inside the value (code spans take their
+/// text literally, so nothing else needs escaping).
 fn code(text: &str) -> String {
-    let text = inline(text).replace("\\<", "<").replace("\\|", "|");
+    let text = folded(text);
     if text.contains('`') {
         format!("`` {text} ``")
     } else {
