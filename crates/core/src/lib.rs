@@ -16,6 +16,7 @@ pub mod checklist;
 pub mod error;
 pub mod expect;
 pub mod names;
+pub mod network;
 pub mod notify;
 pub mod plan;
 pub mod probe;

@@ -14,7 +14,9 @@
 //! ([`unbound`]) and a real SMTP server ([`exim`]), both from Debian's packages.
 //! A website behind its own name server (`web.test.`, several
 //! addresses per name) for CORS, cookies, redirects and security headers ([`web`]);
-//! WebSocket servers ([`websocket`]).
+//! WebSocket servers ([`websocket`]). Mutual-TLS and IPv6 servers, and client
+//! certificates ([`networks`]); a real forward proxy from Debian, started on demand
+//! ([`proxy`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -29,8 +31,10 @@ pub mod dns;
 pub mod exim;
 pub mod mail;
 pub mod mailzone;
+pub mod networks;
 pub mod oauth;
 pub mod postgres;
+pub mod proxy;
 pub mod rdap;
 mod tls;
 pub mod unbound;
@@ -68,6 +72,9 @@ pub enum TestbedError {
     /// The SMTP server (`exim`) could not be started.
     #[error("failed to start the SMTP server: {0}")]
     Mail(String),
+    /// The forward proxy (`tinyproxy`) could not be started.
+    #[error("failed to start the forward proxy: {0}")]
+    Proxy(String),
 }
 
 /// A running testbed. Dropping it stops every server.
@@ -90,6 +97,7 @@ pub struct Testbed {
     rdap: rdap::RdapServer,
     web: web::WebServers,
     ws: websocket::WebSocketServers,
+    net: networks::NetworkServers,
 }
 
 impl Testbed {
@@ -125,6 +133,7 @@ impl Testbed {
         let rdap = rdap::RdapServer::start().await?;
         let web = web::WebServers::start(&pki).await?;
         let ws = websocket::WebSocketServers::start(&pki).await?;
+        let net = networks::NetworkServers::start(&pki, dir.path(), state.clone()).await?;
         Ok(Testbed {
             https,
             http,
@@ -141,6 +150,7 @@ impl Testbed {
             rdap,
             web,
             ws,
+            net,
         })
     }
 
@@ -197,6 +207,7 @@ impl Testbed {
         vars.extend(self.rdap.vars());
         vars.extend(self.web.vars());
         vars.extend(self.ws.vars());
+        vars.extend(self.net.vars());
         vars.extend([
             ("api".into(), self.https_url()),
             ("api_plain".into(), self.http_url()),
@@ -246,6 +257,11 @@ impl Testbed {
     /// The WebSocket servers.
     pub fn websocket(&self) -> &websocket::WebSocketServers {
         &self.ws
+    }
+
+    /// The mutual-TLS and IPv6 servers, and the client certificates.
+    pub fn networks(&self) -> &networks::NetworkServers {
+        &self.net
     }
 }
 
