@@ -13,6 +13,7 @@ mod failed_steps;
 mod html;
 mod launch;
 mod mail;
+mod networks;
 mod ops_probes;
 mod postgres;
 mod postlaunch;

@@ -131,7 +131,7 @@ pub async fn tunnel(
     port: u16,
     family: Family,
 ) -> Result<TcpStream, TunnelError> {
-    let shown = proxy.shown.clone();
+    let shown = format!("{} ({})", proxy.shown, proxy.from);
     if proxy.scheme != "http" {
         return Err(TunnelError::Scheme { proxy: shown });
     }

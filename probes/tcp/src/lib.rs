@@ -287,6 +287,54 @@ mod tests {
         facts
     }
 
+    /// Observes with a `family`.
+    async fn observe_family(host: &str, port: u16, family: &str) -> Facts {
+        let obs = preflight_core::AnyProbe::prepare(
+            &TcpProbe::new(),
+            &options(json!({"host": host, "port": port, "family": family})),
+            &Context::new(Duration::from_secs(5)),
+        )
+        .expect("prepare");
+        let facts = obs.observe().await.expect("facts");
+        let problems = preflight_core::probe::conformance(TcpProbe::FACTS, &facts);
+        assert!(problems.is_empty(), "{problems:?}");
+        facts
+    }
+
+    #[tokio::test]
+    async fn family_keeps_one_ip_version() {
+        use preflight_core::AnyProbe;
+        // A literal of the other family is a checklist problem.
+        let problems = TcpProbe::new().check(&options(
+            json!({"host": "[::1]", "port": 80, "family": "ipv4"}),
+        ));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("is an IPv6 address"));
+        // A name without an address of the family is a fact, not a probe failure.
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let f = observe_family("127.0.0.1", port, "ipv4").await;
+        assert_eq!(f["connected"], true);
+        assert_eq!(f["address"], format!("127.0.0.1:{port}"));
+        let Ok(l6) = TcpListener::bind("[::1]:0").await else {
+            eprintln!("skipped the ::1 part: no IPv6 loopback here (`ip -6 addr show lo`)");
+            return;
+        };
+        let port6 = l6.local_addr().expect("addr").port();
+        for host in ["::1", "[::1]"] {
+            let f = observe_family(host, port6, "ipv6").await;
+            assert_eq!(f["connected"], true, "{f:?}");
+            assert_eq!(f["address"], format!("[::1]:{port6}"));
+        }
+        let o = AnyProbe::prepare(
+            &TcpProbe::new(),
+            &options(json!({"host": "::1", "port": port6})),
+            &Context::new(Duration::from_secs(1)),
+        )
+        .expect("prepare");
+        assert_eq!(o.host(), Some(format!("[::1]:{port6}")));
+    }
+
     #[tokio::test]
     async fn connects_and_reads_a_banner() {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
