@@ -223,3 +223,29 @@ fn run_goes_through_the_proxy_trusts_ssl_cert_file_and_opens_mutual_tls() {
         "{report}"
     );
 }
+
+#[test]
+#[expect(clippy::print_stderr, reason = "a skipped part says so")]
+fn the_example_config_runs_against_the_testbed() {
+    let env = Env::start();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/networks.toml");
+    let ca = env.bed.ca_path().display().to_string();
+    let o = preflight(
+        &env,
+        "run",
+        &file,
+        &["--format", "json", "--no-history"],
+        &[("SSL_CERT_FILE", ca.as_str())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(report["verdict"], "go", "{report}");
+    for item in report["items"].as_array().expect("items") {
+        let ipv6 = item["id"] == "ipv6.health";
+        if ipv6 && !preflight_testbed::networks::has_ipv6_loopback() {
+            eprintln!("ipv6.health not required: this machine has no IPv6 loopback");
+            continue;
+        }
+        assert_eq!(item["status"], "pass", "{item}");
+    }
+}

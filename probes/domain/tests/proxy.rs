@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::{AnyProbe, Context, Options, Probe};
+use preflight_core::{AnyProbe, Context, Options};
 use preflight_probe_domain::DomainProbe;
 use preflight_testbed::proxy::ForwardProxy;
 use serde_json::{Value, json};

@@ -334,6 +334,7 @@ async fn client_certificates_open_mutual_tls() {
 }
 
 #[tokio::test]
+#[expect(clippy::print_stderr, reason = "a skipped part says so")]
 async fn family_keeps_one_ip_version_and_ipv6_literals_work() {
     if !has_ipv6_loopback() {
         eprintln!("skipped: this machine has no IPv6 loopback (`ip -6 addr show lo` shows no ::1)");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::{AnyProbe, Context, Options, Probe};
+use preflight_core::{AnyProbe, Context, Options};
 use preflight_probe_prometheus::PrometheusProbe;
 use preflight_testbed::Testbed;
 use preflight_testbed::proxy::ForwardProxy;

@@ -302,6 +302,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[expect(clippy::print_stderr, reason = "a skipped part says so")]
     async fn family_keeps_one_ip_version() {
         use preflight_core::AnyProbe;
         // A literal of the other family is a checklist problem.

@@ -115,6 +115,7 @@ async fn chain_valid_follows_the_checklists_trust() {
 }
 
 #[tokio::test]
+#[expect(clippy::print_stderr, reason = "a skipped part says so")]
 async fn family_and_ipv6_literals() {
     let bed = Testbed::start().await.expect("testbed");
     let net = Arc::new(Network::default());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::{AnyProbe, Context, Facts, Failure, Options, Probe};
+use preflight_core::{AnyProbe, Context, Facts, Failure, Options};
 use preflight_probe_webhook::WebhookProbe;
 use preflight_testbed::proxy::ForwardProxy;
 use preflight_testbed::{Testbed, webhooks};

@@ -160,6 +160,7 @@ async fn a_server_that_requires_a_client_certificate() {
 }
 
 #[tokio::test]
+#[expect(clippy::print_stderr, reason = "a skipped part says so")]
 async fn family_and_ipv6_literals() {
     let p = WebSocketProbe::new();
     let opts: Options =
