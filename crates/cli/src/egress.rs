@@ -47,10 +47,14 @@ pub fn item_line(plan: &Plan, catalog: &Catalog, p: &PlannedItem) -> Option<Stri
     let options = p.options.as_ref().ok()?;
     let egress: Egress = catalog.get(probe)?.egress(options)?;
     let mut parts = Vec::new();
+    let mut proxied = false;
     if let Some(url) = &egress.url {
         parts.push(
             match preflight_client::proxy::route(&plan.network, egress.proxy.as_deref(), url) {
-                Ok(route) => format!("proxy: {}", route.describe()),
+                Ok(route) => {
+                    proxied = route.proxy().is_some();
+                    format!("proxy: {}", route.describe())
+                }
                 Err(e) => format!("proxy: will error: {e}"),
             },
         );
@@ -70,6 +74,9 @@ pub fn item_line(plan: &Plan, catalog: &Catalog, p: &PlannedItem) -> Option<Stri
     }
     if egress.family != Family::Any {
         parts.push(format!("family: {}", egress.family.as_str()));
+        if proxied {
+            parts.push("will error: family cannot be kept through a proxy".into());
+        }
     }
     (!parts.is_empty()).then(|| plan.redactor.text(&parts.join("; ")))
 }
