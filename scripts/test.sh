@@ -14,6 +14,7 @@ NEEDED=(
   "unbound:unbound"     # dns dnssec tests: a validating resolver on loopback (in /usr/sbin)
   "exim4:exim4-daemon-light"   # tls starttls tests: a real SMTP server on a high port (in /usr/sbin)
   "chromium:chromium"   # the HTML report's browser tests (headless, over the DevTools protocol)
+  "tinyproxy:tinyproxy" # proxy tests: a real forward proxy on loopback, its log proves the route
 )
 missing=()
 for pair in "${NEEDED[@]}"; do

@@ -14,6 +14,7 @@ mod hostile;
 mod html;
 mod launch;
 mod mail;
+mod networks;
 mod ops_probes;
 mod postgres;
 mod postlaunch;

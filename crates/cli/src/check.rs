@@ -45,6 +45,8 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         "pass_score {}%, concurrency {}, per_host {}, default timeout {:?}\n\n",
         plan.pass_score, plan.concurrency, plan.per_host, checklist.timeout
     ));
+    // Proxy and trust, before the items that use them (issue #19).
+    out.insert_str(out.len() - 1, &crate::egress::summary(&plan));
     for p in &plan.items {
         let i = &p.item;
         let what = match &i.check {
@@ -117,6 +119,9 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         }
         if !extra.is_empty() {
             out.push_str(&format!("  {:<32} {}\n", "", line(&extra.join("; "))));
+        }
+        if let Some(line) = crate::egress::item_line(&plan, &catalog, p) {
+            out.push_str(&format!("  {:<32} {line}\n", ""));
         }
     }
     for n in &plan.notes {

@@ -8,6 +8,7 @@ mod args;
 mod attest;
 mod check;
 mod demo_postgres;
+mod egress;
 mod exit;
 mod explain;
 mod history;

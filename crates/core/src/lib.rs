@@ -17,6 +17,7 @@ pub mod error;
 pub mod expect;
 pub mod input;
 pub mod names;
+pub mod network;
 pub mod notify;
 pub mod plan;
 pub mod probe;

@@ -60,6 +60,8 @@ pub struct ResolvedNotify {
     pub on: NotifyOn,
     /// Link text shown with the message.
     pub link: Option<String>,
+    /// How to reach the webhooks: the run's proxy and trust settings.
+    pub network: std::sync::Arc<crate::network::Network>,
 }
 
 impl std::fmt::Debug for ResolvedNotify {

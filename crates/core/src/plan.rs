@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::checklist::{Check, Checklist, Item, suggest};
 use crate::error::CoreError;
+use crate::network::{Network, check_proxy};
 use crate::probe::{Catalog, Options, ProbeEntry};
 use crate::redact::{Redactor, is_secret_name};
 use crate::schema::shape::coerce_object;
@@ -124,6 +125,10 @@ pub struct Plan {
     /// `[notify]` resolved, or why it could not be (a missing env var). Its URLs are
     /// in the redactor.
     pub notify: Option<Result<crate::notify::ResolvedNotify, String>>,
+    /// `[checklist] proxy` / `ca` / `trust` resolved, with the environment's proxy and
+    /// certificate variables: what every probe's [`crate::probe::Context`] carries.
+    /// Proxy credentials are in the redactor.
+    pub network: Arc<Network>,
 }
 
 /// Parses `k=v` from `--var`.
@@ -331,6 +336,12 @@ fn finish_options(entry: &ProbeEntry, m: &mut Options, redactor: &mut Redactor) 
     coerce_object(m, entry.options());
     for (k, v) in m.iter() {
         collect_secrets(v, entry.is_secret_option(k) || is_secret_name(k), redactor);
+        // An item's `proxy` URL: its user name is as secret as its password.
+        if k == "proxy"
+            && let Value::String(url) = v
+        {
+            redactor.add_url_credentials(url);
+        }
     }
     for s in entry.secrets(m) {
         redactor.add(&s);
@@ -446,6 +457,9 @@ pub fn plan(
         .filter(|i| sel.only.is_empty() || sel.only.contains(&i.id))
         .collect();
 
+    let (network, network_error) = resolve_network(checklist, &mut resolver, req.env);
+    let network = Arc::new(network);
+
     let default_timeout = req.timeout.unwrap_or(checklist.timeout);
     let mut notes = Vec::new();
     let mut items = Vec::with_capacity(selected.len());
@@ -461,13 +475,19 @@ pub fn plan(
             }
         }
         let mut slots = Vec::new();
-        let options = match &item.check {
-            Check::Manual => Ok(Options::new()),
-            Check::Probe { probe, options, .. } => match catalog.get(probe) {
-                Some(entry) => resolve_options(entry, options, &mut resolver, &mut slots),
-                None => Err(format!("probe \"{probe}\" is not in this build")),
-            },
-        };
+        let options =
+            match &item.check {
+                Check::Manual => Ok(Options::new()),
+                Check::Probe { probe, options, .. } => match catalog.get(probe) {
+                    Some(entry) => resolve_options(entry, options, &mut resolver, &mut slots)
+                        .and_then(|m| match &network_error {
+                            // Only items that connect out depend on the network settings.
+                            Some(e) if entry.egress(&m).is_some() => Err(e.clone()),
+                            _ => Ok(m),
+                        }),
+                    None => Err(format!("probe \"{probe}\" is not in this build")),
+                },
+            };
         for c in &item.reads_captures {
             if !selected.iter().any(|s| s.id == c.item) {
                 notes.push(format!(
@@ -512,11 +532,15 @@ pub fn plan(
             },
             None => None,
         };
+        if let Some(e) = &network_error {
+            return Err(format!("notifications: {e}"));
+        }
         Ok(crate::notify::ResolvedNotify {
             webhook,
             json_webhook,
             on: n.on,
             link,
+            network: network.clone(),
         })
     });
     Ok(Plan {
@@ -533,5 +557,46 @@ pub fn plan(
         redactor: resolver.redactor,
         unset_env: resolver.unset,
         notify,
+        network,
     })
+}
+
+/// `[checklist] proxy` and `ca` interpolated, `trust`, and the environment's proxy
+/// and certificate variables (read here, once, through `env`). Proxy credentials go
+/// to the redactor. An unusable setting (a missing env var, a bad interpolated proxy)
+/// is returned beside the defaults: the items that connect out error with it.
+fn resolve_network(
+    checklist: &Checklist,
+    resolver: &mut Resolver<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Network, Option<String>) {
+    let mut error = None;
+    let mut field = |name: &str, value: &Option<String>| -> Option<String> {
+        let text = value.as_ref()?;
+        let resolved = match resolver.string(text, &mut Vec::new()) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(e) => {
+                error.get_or_insert(format!("[checklist] {name}: {e}"));
+                return None;
+            }
+        };
+        if name == "proxy"
+            && let Err(e) = check_proxy(&resolved)
+        {
+            error.get_or_insert(format!("[checklist] proxy: {e}"));
+            return None;
+        }
+        Some(resolved.trim().to_string())
+    };
+    let proxy = field("proxy", &checklist.network.proxy);
+    let ca = field("ca", &checklist.network.ca);
+    let network = Network::new(proxy, ca, checklist.network.trust, env);
+    for url in network.proxy_env.urls() {
+        resolver.redactor.add_url_credentials(&url.value);
+    }
+    if let Some(p) = &network.proxy {
+        resolver.redactor.add_url_credentials(p);
+    }
+    (network, error)
 }

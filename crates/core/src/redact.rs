@@ -37,6 +37,16 @@ impl Redactor {
         }
     }
 
+    /// Adds the user name and password of a URL (`http://user:pass@proxy:3128`), both
+    /// as written and percent-decoded: a proxy's credentials are secret as a pair.
+    pub fn add_url_credentials(&mut self, text: &str) {
+        self.add_url_password(text);
+        if let Some(user) = url_user(text) {
+            self.add(&user);
+            self.add(&percent_decode(&user));
+        }
+    }
+
     /// Merges another redactor's secrets.
     pub fn extend(&mut self, other: &Redactor) {
         for s in &other.secrets {
@@ -151,6 +161,16 @@ pub fn url_password(text: &str) -> Option<String> {
     (!pw.is_empty()).then(|| pw.to_string())
 }
 
+/// The user part of `scheme://user[:password]@host…`.
+pub fn url_user(text: &str) -> Option<String> {
+    let rest = &text[text.find("://")? + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let at = authority.rfind('@')?;
+    let user = authority[..at].split(':').next().unwrap_or_default();
+    (!user.is_empty()).then(|| user.to_string())
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -198,6 +218,18 @@ mod tests {
         let mut r = Redactor::default();
         r.add_url_password("postgres://u:p%40ssword@h/db");
         assert_eq!(r.text("failed: p@ssword"), "failed: ****");
+    }
+
+    #[test]
+    fn url_credentials_are_masked_as_a_pair() {
+        let mut r = Redactor::default();
+        r.add_url_credentials("http://ci-robot:s%40fe-pass@proxy.internal:3128");
+        assert_eq!(
+            r.text("via ci-robot / s@fe-pass / s%40fe-pass"),
+            "via **** / **** / ****"
+        );
+        assert_eq!(url_user("http://proxy:3128"), None);
+        assert_eq!(url_user("http://u@proxy:3128").as_deref(), Some("u"));
     }
 
     #[test]

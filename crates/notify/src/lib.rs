@@ -54,11 +54,19 @@ pub fn should_notify(on: NotifyOn, report: &Report, previous: Option<&Previous>)
     }
 }
 
-fn client() -> Result<reqwest::Client, String> {
-    preflight_client::http_client_builder(false, None)?
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| format!("failed to build the HTTP client: {}", e.without_url()))
+/// The client for the webhooks: the run's proxy (`[checklist] proxy`, else the
+/// environment's, with `NO_PROXY`) and trust settings.
+fn client(
+    network: &std::sync::Arc<preflight_core::network::Network>,
+) -> Result<reqwest::Client, String> {
+    preflight_client::HttpSettings {
+        tls: preflight_client::TlsSettings::new(false, None, network.clone()),
+        ..preflight_client::HttpSettings::default()
+    }
+    .builder()?
+    .timeout(Duration::from_secs(10))
+    .build()
+    .map_err(|e| format!("failed to build the HTTP client: {}", e.without_url()))
 }
 
 /// Posts `body` with retries; the error never contains the URL.
@@ -98,7 +106,7 @@ pub async fn send(
     if !should_notify(n.on, report, previous) {
         return vec![];
     }
-    let client = match client() {
+    let client = match client(&n.network) {
         Ok(c) => c,
         Err(e) => return vec![format!("notification not sent: {e}")],
     };

@@ -258,7 +258,8 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             }
         }
     };
-    let observer = match p.prepare(&options, &Context::new(item.timeout)) {
+    let context = Context::new(item.timeout).with_network(sh.plan.network.clone());
+    let observer = match p.prepare(&options, &context) {
         Ok(o) => o,
         Err(f) => {
             let status = if f.is_target() {

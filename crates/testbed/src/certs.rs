@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
 
@@ -83,6 +86,62 @@ impl TestPki {
         let issuer = Issuer::from_params(&self.ca_params, &self.ca_key);
         let cert = params.signed_by(&key, &issuer).map_err(err)?;
         Ok((cert.der().clone(), key.serialize_der()))
+    }
+
+    /// Issues a client certificate (extended key usage `clientAuth`) for the common
+    /// name `cn`, valid from yesterday for 90 days; returns (cert DER, PKCS#8 key DER).
+    pub fn issue_client(
+        &self,
+        cn: &str,
+    ) -> Result<(CertificateDer<'static>, Vec<u8>), TestbedError> {
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(90);
+        let key = KeyPair::generate().map_err(err)?;
+        let issuer = Issuer::from_params(&self.ca_params, &self.ca_key);
+        let cert = params.signed_by(&key, &issuer).map_err(err)?;
+        Ok((cert.der().clone(), key.serialize_der()))
+    }
+
+    /// The API's server config that also requires a client certificate issued by
+    /// this CA (mutual TLS); ALPN `alpn`.
+    pub fn mutual_server_config(
+        &self,
+        alpn: &[&[u8]],
+    ) -> Result<rustls::ServerConfig, TestbedError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).map_err(err)?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(err)?;
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(err)?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![self.leaf_der.clone(), self.ca_der.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone())),
+            )
+            .map_err(err)?;
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(cfg)
+    }
+
+    /// The leaf's PKCS#8 key, PEM (for servers run from Debian packages).
+    pub fn leaf_key_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("PRIVATE KEY", self.leaf_key.clone()))
+    }
+
+    /// The leaf and the CA, PEM.
+    pub fn leaf_chain_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE", self.leaf_der.to_vec())) + &self.ca_pem
     }
 
     /// A rustls server config serving the leaf and the CA, with h2 and http/1.1 ALPN.

@@ -14,7 +14,9 @@
 //! ([`unbound`]) and a real SMTP server ([`exim`]), both from Debian's packages.
 //! A website behind its own name server (`web.test.`, several
 //! addresses per name) for CORS, cookies, redirects and security headers ([`web`]);
-//! WebSocket servers ([`websocket`]).
+//! WebSocket servers ([`websocket`]). Mutual-TLS and IPv6 servers, and client
+//! certificates ([`networks`]); a real forward proxy from Debian, started on demand
+//! ([`proxy`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -30,8 +32,10 @@ pub mod exim;
 pub mod hostile;
 pub mod mail;
 pub mod mailzone;
+pub mod networks;
 pub mod oauth;
 pub mod postgres;
+pub mod proxy;
 pub mod rdap;
 mod tls;
 pub mod unbound;
@@ -69,6 +73,9 @@ pub enum TestbedError {
     /// The SMTP server (`exim`) could not be started.
     #[error("failed to start the SMTP server: {0}")]
     Mail(String),
+    /// The forward proxy (`tinyproxy`) could not be started.
+    #[error("failed to start the forward proxy: {0}")]
+    Proxy(String),
 }
 
 /// A running testbed. Dropping it stops every server.
@@ -91,6 +98,7 @@ pub struct Testbed {
     rdap: rdap::RdapServer,
     web: web::WebServers,
     ws: websocket::WebSocketServers,
+    net: networks::NetworkServers,
 }
 
 impl Testbed {
@@ -126,6 +134,7 @@ impl Testbed {
         let rdap = rdap::RdapServer::start().await?;
         let web = web::WebServers::start(&pki).await?;
         let ws = websocket::WebSocketServers::start(&pki).await?;
+        let net = networks::NetworkServers::start(&pki, dir.path(), state.clone()).await?;
         Ok(Testbed {
             https,
             http,
@@ -142,6 +151,7 @@ impl Testbed {
             rdap,
             web,
             ws,
+            net,
         })
     }
 
@@ -198,6 +208,7 @@ impl Testbed {
         vars.extend(self.rdap.vars());
         vars.extend(self.web.vars());
         vars.extend(self.ws.vars());
+        vars.extend(self.net.vars());
         vars.extend([
             ("api".into(), self.https_url()),
             ("api_plain".into(), self.http_url()),
@@ -247,6 +258,11 @@ impl Testbed {
     /// The WebSocket servers.
     pub fn websocket(&self) -> &websocket::WebSocketServers {
         &self.ws
+    }
+
+    /// The mutual-TLS and IPv6 servers, and the client certificates.
+    pub fn networks(&self) -> &networks::NetworkServers {
+        &self.net
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Cluster {
     run_as: Option<String>,
     stopped: bool,
     watchdog: Option<(Child, ChildStdin)>,
+    /// The CA that issued the server's certificate (and, on request, clients').
+    pki: Option<Box<TestPki>>,
 }
 
 fn fail(msg: impl Into<String>) -> TestbedError {
@@ -188,6 +190,7 @@ impl Cluster {
             run_as,
             stopped: true,
             watchdog: None,
+            pki: None,
             dir,
         };
         let data = cluster.data_dir();
@@ -228,6 +231,7 @@ impl Cluster {
             cluster.ca_path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o644),
         )?;
+        cluster.pki = Some(Box::new(pki));
 
         cluster.watchdog = Some(cluster.spawn_watchdog()?);
         // A port found free can be taken before the server binds it: try a few.
@@ -274,6 +278,45 @@ impl Cluster {
             }
         }
         Err(last.unwrap_or_else(|| fail("the server did not start")))
+    }
+
+    /// Makes TLS connections need a client certificate issued by the cluster's CA whose
+    /// common name is the user (`pg_hba.conf`: `hostssl … clientcert=verify-full`,
+    /// then the password as before; plain connections are unchanged), reloads the
+    /// server, and returns the superuser's certificate and key PEM files.
+    pub fn require_client_certificates(&self) -> Result<(PathBuf, PathBuf), TestbedError> {
+        let pki = self
+            .pki
+            .as_ref()
+            .ok_or_else(|| fail("the cluster has no CA"))?;
+        let data = self.data_dir();
+        let root = data.join("root.crt");
+        std::fs::write(&root, &pki.ca_pem)?;
+        if let Some((uid, gid)) = match &self.run_as {
+            Some(u) => Some(user_ids(u)?),
+            None => None,
+        } {
+            std::os::unix::fs::chown(&root, Some(uid), Some(gid))?;
+        }
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))?;
+        writeln!(conf, "ssl_ca_file = 'root.crt'")?;
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba)?;
+        std::fs::write(
+            &hba,
+            format!("hostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-full\n{rules}"),
+        )?;
+        self.server_cmd("pg_ctl", &["reload", "-D", &data.display().to_string()])?;
+        // The reload is asynchronous: wait until the server has read the new rules.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let (cert, key) = pki.issue_client(SUPERUSER)?;
+        let cert_path = self.dir.path().join("client.pem");
+        let key_path = self.dir.path().join("client.key");
+        std::fs::write(&cert_path, to_pem("CERTIFICATE", &cert))?;
+        std::fs::write(&key_path, to_pem("PRIVATE KEY", &key))?;
+        Ok((cert_path, key_path))
     }
 
     fn data_dir(&self) -> PathBuf {

@@ -108,7 +108,8 @@ impl Drop for WebSocketServers {
     }
 }
 
-async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>) {
+/// Serves the paths above on `listener`, over TLS when `tls` is given.
+pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>) {
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;

@@ -24,7 +24,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_client::{HttpSettings, TlsSettings};
+use preflight_core::network::check_proxy;
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -47,6 +49,9 @@ pub struct DomainOptions {
     /// only when its cached copy is missing or expired).
     #[serde(default)]
     pub server: Option<String>,
+    /// Proxy for this item's requests (the RDAP server and the bootstrap registry): an `http://` or `https://` URL (credentials masked), or `"none"` to connect directly; default: `[checklist] proxy`, else `HTTPS_PROXY` / `HTTP_PROXY` with `NO_PROXY`.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 /// The domain probe; keeps the bootstrap registry for a sweep.
@@ -171,7 +176,25 @@ expect = ["days_left >= 30", "status.exists(s, s == 'client transfer prohibited'
         {
             problems.push(OptionProblem::at("server", e));
         }
+        if let Some(p) = &options.proxy
+            && let Err(e) = check_proxy(p)
+        {
+            problems.push(OptionProblem::at("proxy", e));
+        }
         problems
+    }
+
+    fn egress(options: &DomainOptions) -> Option<Egress> {
+        let url = options
+            .server
+            .clone()
+            .unwrap_or_else(|| bootstrap::IANA_DNS.to_string());
+        Some(Egress {
+            tls: url.trim().to_ascii_lowercase().starts_with("https:"),
+            url: Some(url),
+            proxy: options.proxy.clone(),
+            ..Egress::default()
+        })
     }
 
     fn prepare(
@@ -185,7 +208,13 @@ expect = ["days_left >= 30", "status.exists(s, s == 'client transfer prohibited'
             Some(s) => Some(parse_server(s).map_err(|e| invalid("server", e))?),
             None => None,
         };
-        let client = preflight_client::http_client_builder(false, None)
+        let settings = HttpSettings {
+            tls: TlsSettings::new(false, None, context.network.clone()),
+            proxy: options.proxy,
+            ..HttpSettings::default()
+        };
+        let client = settings
+            .builder()
             .map_err(Error::Client)?
             .timeout(context.timeout)
             .redirect(reqwest::redirect::Policy::limited(5))
@@ -195,6 +224,7 @@ expect = ["days_left >= 30", "status.exists(s, s == 'client transfer prohibited'
             name,
             server,
             client,
+            settings,
             registry: self.registry.clone(),
             cache: bootstrap::default_cache_path(),
         }))
@@ -206,6 +236,8 @@ struct DomainObserver {
     /// `None`: from the bootstrap registry.
     server: Option<url::Url>,
     client: reqwest::Client,
+    /// How the client connects (for reasons that name a proxy).
+    settings: HttpSettings,
     registry: Arc<OnceCell<bootstrap::Registry>>,
     cache: Option<PathBuf>,
 }
@@ -267,8 +299,13 @@ impl DomainObserver {
             .map_err(|e| Error::Client(format!("failed to build the RDAP URL: {e}")))?;
         let server = target(&url);
         let t0 = Instant::now();
+        let via = self
+            .settings
+            .route(&url)
+            .ok()
+            .and_then(|r| r.proxy().cloned());
         let transport = |e: reqwest::Error| Error::Request {
-            reason: preflight_client::describe_error(&e, &url),
+            reason: preflight_client::describe_error_via(&e, &url, via.as_ref()),
             timeout: e.is_timeout(),
         };
         let mut resp = self
@@ -369,7 +406,10 @@ mod tests {
     fn schema_documents_every_option_and_the_example_loads() {
         let schema = DomainProbe::new().options_schema();
         let props = schema["properties"].as_object().expect("properties");
-        assert_eq!(props.keys().collect::<Vec<_>>(), ["name", "server"]);
+        assert_eq!(
+            props.keys().collect::<Vec<_>>(),
+            ["name", "server", "proxy"]
+        );
         for (name, s) in props {
             assert!(s["description"].is_string(), "{name} has no doc: {s}");
         }

@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hickory_resolver::TokioResolver;
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_client::{HttpSettings, TlsSettings};
+use preflight_core::network::{Family, check_proxy};
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{
     Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
 };
@@ -85,9 +87,21 @@ pub struct HttpOptions {
     #[serde(default)]
     #[schemars(range(min = 1, max = 10000))]
     pub samples: Option<u32>,
-    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`).
+    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`); default: the roots of `[checklist] trust` plus `[checklist] ca`.
     #[serde(default)]
     pub ca: Option<String>,
+    /// Proxy for this item's requests: an `http://` or `https://` URL (credentials masked), or `"none"` to connect directly; default: `[checklist] proxy`, else `HTTPS_PROXY` / `HTTP_PROXY` with `NO_PROXY`.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// PEM certificate (chain) presented when the server asks for one (mutual TLS); needs `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`; a secret: its path is masked in every report.
+    #[serde(default)]
+    pub client_key: Option<String>,
+    /// Connect over `ipv4` only, `ipv6` only, or `any` (default) of the host's addresses.
+    #[serde(default)]
+    pub family: Family,
     /// Also send a CORS preflight (`OPTIONS` with this `Origin`) to `url` and report `cors`.
     #[serde(default)]
     pub origin: Option<String>,
@@ -204,6 +218,14 @@ pub enum Error {
         /// The URL's host.
         host: String,
     },
+    /// `addresses = "all"` with `family`: the host has no address of the family.
+    #[error("{host} has no {} address (family = \"{}\")", .family.label(), .family.as_str())]
+    NoFamilyAddresses {
+        /// The URL's host.
+        host: String,
+        /// The item's family.
+        family: Family,
+    },
     /// `addresses = "all"`: no address answered.
     #[error("all {count} addresses of {host} failed; {first_ip}: {first}")]
     AllAddressesFailed {
@@ -245,8 +267,7 @@ impl ProbeError for Error {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ClientKey {
-    insecure: bool,
-    ca: Option<String>,
+    settings: HttpSettings,
     resolve: Option<(String, IpAddr)>,
     resolvers: Option<Vec<SocketAddr>>,
 }
@@ -288,13 +309,18 @@ impl Shared {
 
     /// A new client for `key`, not shared.
     fn build(&self, key: &ClientKey) -> Result<reqwest::Client, Error> {
-        let mut b = preflight_client::http_client_builder(key.insecure, key.ca.as_deref())
+        let mut b = key
+            .settings
+            .builder()
             .map_err(Error::Client)?
             .tls_info(true)
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(1024);
         if let Some(servers) = &key.resolvers {
-            b = b.dns_resolver(Arc::new(resolve::ViaResolvers(self.resolver(servers)?)));
+            b = b.dns_resolver(Arc::new(resolve::ViaResolvers(
+                self.resolver(servers)?,
+                key.settings.family,
+            )));
         }
         if let Some((host, ip)) = &key.resolve {
             b = b.resolve(host, SocketAddr::new(*ip, 0));
@@ -483,6 +509,7 @@ impl Probe for HttpProbe {
         )
         .when("with `addresses = \"all\"`"),
     ];
+    const SECRET_OPTIONS: &'static [&'static str] = &["client_key"];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "smoke.health"
 title = "API health endpoint answers healthy"
@@ -582,6 +609,38 @@ expect = ["status == 200", "json.status == 'healthy'", "latency_ms < 500"]
                 "give either `resolve` or `addresses`, not both".into(),
             );
         }
+        if let Some(p) = &o.proxy
+            && let Err(e) = check_proxy(p)
+        {
+            bad("proxy", e);
+        }
+        if o.client_cert.is_some() != o.client_key.is_some() {
+            bad(
+                if o.client_cert.is_some() {
+                    "client_cert"
+                } else {
+                    "client_key"
+                },
+                "give client_cert and client_key together".into(),
+            );
+        }
+        if let Ok(url) = preflight_client::parse_http_url(&o.url)
+            && let Err(e) = o.family.check_host(url.host_str().unwrap_or_default())
+        {
+            bad("family", e);
+        }
+        if let Some(Ok(ip)) = o.resolve.as_deref().map(parse_resolve)
+            && !o.family.allows(ip)
+        {
+            bad(
+                "family",
+                format!(
+                    "family = \"{}\", but resolve = \"{ip}\" is not an {} address",
+                    o.family.as_str(),
+                    o.family.label()
+                ),
+            );
+        }
         if o.samples.is_some_and(|s| s > 1) && o.addresses.is_some() {
             bad(
                 "addresses",
@@ -591,7 +650,19 @@ expect = ["status == 200", "json.status == 'healthy'", "latency_ms < 500"]
         problems
     }
 
-    fn prepare(&self, o: HttpOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+    fn egress(o: &HttpOptions) -> Option<Egress> {
+        Some(Egress {
+            url: Some(o.url.clone()),
+            proxy: o.proxy.clone(),
+            tls: o.url.trim().to_ascii_lowercase().starts_with("https:"),
+            ca: o.ca.clone(),
+            unverified: o.insecure,
+            client_cert: o.client_cert.clone(),
+            family: o.family,
+        })
+    }
+
+    fn prepare(&self, o: HttpOptions, cx: &Context) -> Result<Arc<dyn Observer>, Failure> {
         // Core validated the options; a problem here is still the checklist's.
         let bad = |key: &'static str| move |e: String| Failure::options(OptionProblem::at(key, e));
         let url = preflight_client::parse_http_url(&o.url).map_err(bad("url"))?;
@@ -610,9 +681,35 @@ expect = ["status == 200", "json.status == 'healthy'", "latency_ms < 500"]
             Some(list) => Some(resolve::parse_servers(list).map_err(bad("resolvers"))?),
             None => None,
         };
+        let settings = HttpSettings {
+            tls: TlsSettings::new(o.insecure, o.ca, cx.network.clone())
+                .with_client_cert(o.client_cert, o.client_key),
+            proxy: o.proxy,
+            family: o.family,
+        };
+        // What a proxy would silently undo is an error instead.
+        for (given, key, what) in [
+            (
+                o.family != Family::Any,
+                "family",
+                format!("family = \"{}\"", o.family.as_str()),
+            ),
+            (resolve.is_some(), "resolve", "resolve".to_string()),
+            (
+                o.addresses.is_some(),
+                "addresses",
+                "addresses = \"all\"".to_string(),
+            ),
+            (resolvers.is_some(), "resolvers", "resolvers".to_string()),
+        ] {
+            if given {
+                settings
+                    .needs_direct(&url, &what)
+                    .map_err(|e| Failure::options(OptionProblem::at(key, e)))?;
+            }
+        }
         let key = ClientKey {
-            insecure: o.insecure,
-            ca: o.ca,
+            settings,
             resolve,
             resolvers,
         };
@@ -782,7 +879,7 @@ impl HttpObserver {
                 req = req.body(b.clone());
             }
             let mut resp = req.send().await.map_err(|e| {
-                let reason = describe(&e, &url);
+                let reason = describe(&e, &url, &self.key.settings);
                 Error::Request {
                     // A hop of the redirect chain failed, not the URL as written.
                     reason: match redirects.len() {
@@ -973,7 +1070,7 @@ impl HttpObserver {
     async fn every_address(&self) -> Result<(Facts, reqwest::Client), Error> {
         let host = self.url.host_str().unwrap_or_default().to_string();
         let port = self.url.port_or_known_default().unwrap_or(0);
-        let ips = resolve::addresses(self.resolver.as_deref(), &host, port)
+        let mut ips = resolve::addresses(self.resolver.as_deref(), &host, port)
             .await
             .map_err(|reason| Error::Resolve {
                 host: host.clone(),
@@ -981,6 +1078,11 @@ impl HttpObserver {
             })?;
         if ips.is_empty() {
             return Err(Error::NoAddresses { host });
+        }
+        let family = self.key.settings.family;
+        ips.retain(|ip| family.allows(*ip));
+        if ips.is_empty() {
+            return Err(Error::NoFamilyAddresses { host, family });
         }
         let mut clients = Vec::with_capacity(ips.len());
         for ip in &ips {
@@ -1061,7 +1163,7 @@ impl HttpObserver {
             req = req.header("access-control-request-headers", h.clone());
         }
         let resp = req.send().await.map_err(|e| Error::Cors {
-            reason: describe(&e, &self.url),
+            reason: describe(&e, &self.url, &self.key.settings),
             timeout: e.is_timeout(),
         })?;
         let h = resp.headers();
@@ -1165,8 +1267,9 @@ impl HttpObserver {
 
 /// A transport error as a reason; a response head over the transport's limits (HTTP/1.1:
 /// 100 headers or ~400 KB; HTTP/2: 16 KiB of header list) reads as such.
-fn describe(e: &reqwest::Error, url: &Url) -> String {
-    let reason = preflight_client::describe_error(e, url);
+fn describe(e: &reqwest::Error, url: &Url, settings: &HttpSettings) -> String {
+    let via = settings.route(url).ok().and_then(|r| r.proxy().cloned());
+    let reason = preflight_client::describe_error_via(e, url, via.as_ref());
     let too_large = [
         "message head is too large",
         "header_list",

@@ -15,6 +15,7 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::{Resolver, TokioResolver};
+use preflight_core::network::Family;
 
 /// How long the resolvers get for one name (both record types, retries included).
 pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -127,12 +128,14 @@ fn short(text: &str) -> String {
     text.chars().take(200).collect()
 }
 
-/// The item's resolvers as reqwest's DNS resolver, so every host of the chain uses them.
-pub struct ViaResolvers(pub Arc<TokioResolver>);
+/// The item's resolvers as reqwest's DNS resolver, so every host of the chain uses
+/// them; only addresses of the item's `family` are kept.
+pub struct ViaResolvers(pub Arc<TokioResolver>, pub Family);
 
 impl reqwest::dns::Resolve for ViaResolvers {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let resolver = self.0.clone();
+        let family = self.1;
         let host = name.as_str().to_string();
         Box::pin(async move {
             let ips = addresses(Some(&resolver), &host, 0)
@@ -141,8 +144,12 @@ impl reqwest::dns::Resolve for ViaResolvers {
             if ips.is_empty() {
                 return Err(format!("{host} has no address").into());
             }
-            let addrs: reqwest::dns::Addrs =
-                Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            let kept = preflight_client::filter_family(
+                &host,
+                ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
+                family,
+            )?;
+            let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
             Ok(addrs)
         })
     }

@@ -10,19 +10,44 @@ use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, Signatu
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
+use preflight_core::network::Network;
+
 use crate::dsn::{Dsn, SslMode};
 use crate::error::{Error, ServerError};
 
-/// The Mozilla roots, or only the certificates of `sslrootcert`.
-fn root_store(sslrootcert: Option<&str>) -> Result<rustls::RootCertStore, Error> {
-    preflight_client::root_store(sslrootcert)
-        .map_err(|e| Error::TlsSetup(e.replace("ca file", "sslrootcert")))
+/// Only the certificates of `sslrootcert`, else the run's roots (`[checklist] trust`,
+/// the Mozilla roots unless set, plus `[checklist] ca`).
+fn root_store(
+    sslrootcert: Option<&str>,
+    network: &Network,
+) -> Result<rustls::RootCertStore, Error> {
+    preflight_client::trust::root_store_for(sslrootcert, network).map_err(|e| {
+        Error::TlsSetup(if e.contains("[checklist]") {
+            e
+        } else {
+            e.replace("ca file", "sslrootcert")
+        })
+    })
+}
+
+/// How TLS is set up beyond `sslmode`: the run's trust settings and a client
+/// certificate.
+#[derive(Clone, Default)]
+pub struct TlsExtras {
+    /// `[checklist] trust` / `ca`.
+    pub network: Arc<Network>,
+    /// `client_cert` and `client_key` (both or neither).
+    pub client: Option<(String, String)>,
 }
 
 /// The rustls config for a mode: `prefer`/`require` encrypt without checking the
 /// certificate (as libpq does), unless `require` has an `sslrootcert`; `verify-ca`
 /// checks the chain; `verify-full` the chain and the host name.
-fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::ClientConfig, Error> {
+fn tls_config(
+    mode: SslMode,
+    sslrootcert: Option<&str>,
+    extras: &TlsExtras,
+) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -33,23 +58,35 @@ fn tls_config(mode: SslMode, sslrootcert: Option<&str>) -> Result<rustls::Client
         SslMode::VerifyCa => Some(false),
         SslMode::VerifyFull => Some(true),
     };
+    let identity = match &extras.client {
+        Some((cert, key)) => Some(
+            preflight_client::identity::ClientIdentity::load(cert, key).map_err(Error::TlsSetup)?,
+        ),
+        None => None,
+    };
     let cfg = match verify {
-        None => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(preflight_client::NoCertCheck::new()))
-            .with_no_client_auth(),
+        None => preflight_client::identity::with_identity(
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(preflight_client::NoCertCheck::new())),
+            identity.as_ref(),
+        )
+        .map_err(Error::TlsSetup)?,
         Some(check_name) => {
-            let roots = Arc::new(root_store(sslrootcert)?);
+            let roots = Arc::new(root_store(sslrootcert, &extras.network)?);
             let webpki =
                 rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
                     .build()
                     .map_err(|e| {
                         Error::TlsSetup(format!("failed to build the certificate verifier: {e}"))
                     })?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainCheck { webpki, check_name }))
-                .with_no_client_auth()
+            preflight_client::identity::with_identity(
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(ChainCheck { webpki, check_name })),
+                identity.as_ref(),
+            )
+            .map_err(Error::TlsSetup)?
         }
     };
     Ok(cfg)
@@ -160,6 +197,7 @@ pub async fn open(
     host: &str,
     mode: SslMode,
     sslrootcert: Option<&str>,
+    extras: &TlsExtras,
     statement_timeout: Duration,
 ) -> Result<Session, Error> {
     let failed = |e: tokio_postgres::Error| Error::Connect {
@@ -175,7 +213,7 @@ pub async fn open(
             }),
         )
     } else {
-        let tls = tls_config(mode, sslrootcert)?;
+        let tls = tls_config(mode, sslrootcert, extras)?;
         let (client, conn) = cfg
             .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
             .await

@@ -130,6 +130,11 @@ impl Dsn {
             "options" => self.options = Some(value),
             // Every session is named `preflight`.
             "application_name" => {}
+            "sslcert" | "sslkey" => {
+                return Err(format!(
+                    "the DSN's `{key}` is not read: give the item's client_cert and client_key options instead"
+                ));
+            }
             other => {
                 let shown: String = other.chars().take(32).collect();
                 return Err(format!(

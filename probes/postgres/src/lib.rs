@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -68,6 +68,14 @@ pub struct PostgresOptions {
     /// Objects that must exist, by kind.
     #[serde(default)]
     pub require: Option<RequireOptions>,
+    /// PEM certificate (chain) presented when the server asks for one (`clientcert` in
+    /// `pg_hba.conf`); needs `client_key`. Like libpq's `sslcert`.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`; a secret: its path is masked in every report.
+    /// Like libpq's `sslkey`.
+    #[serde(default)]
+    pub client_key: Option<String>,
 }
 
 /// The `sslmode` option, as in libpq.
@@ -232,6 +240,7 @@ impl Probe for PostgresProbe {
         )
         .when("with `require`"),
     ];
+    const SECRET_OPTIONS: &'static [&'static str] = &["client_key"];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "db.ready"
 title = "Migrations applied, invariant triggers active, plans seeded"
@@ -264,6 +273,14 @@ expect = ["connected", "value >= 3", "pending.size() == 0", "missing.triggers.si
     fn validate(options: &PostgresOptions) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
         let mut bad = |key: &str, message: String| problems.push(OptionProblem::at(key, message));
+        if options.client_cert.is_some() != options.client_key.is_some() {
+            let key = if options.client_cert.is_some() {
+                "client_cert"
+            } else {
+                "client_key"
+            };
+            bad(key, "give client_cert and client_key together".into());
+        }
         match Dsn::parse(&options.dsn) {
             Err(e) => bad("dsn", e),
             Ok(d) if d.user.is_none() => bad("dsn", dsn::NO_USER.into()),
@@ -305,6 +322,22 @@ expect = ["connected", "value >= 3", "pending.size() == 0", "missing.triggers.si
         dsn::secrets_of(&options.dsn)
     }
 
+    fn egress(options: &PostgresOptions) -> Option<Egress> {
+        let dsn = Dsn::parse(&options.dsn).ok()?;
+        let mode = match options.sslmode {
+            Some(m) => m.into(),
+            None => dsn.sslmode.unwrap_or(SslMode::Prefer),
+        };
+        Some(Egress {
+            tls: mode != SslMode::Disable,
+            ca: dsn.sslrootcert.clone(),
+            unverified: matches!(mode, SslMode::Prefer)
+                || (mode == SslMode::Require && dsn.sslrootcert.is_none()),
+            client_cert: options.client_cert.clone(),
+            ..Egress::default()
+        })
+    }
+
     fn prepare(
         &self,
         options: PostgresOptions,
@@ -319,10 +352,15 @@ expect = ["connected", "value >= 3", "pending.size() == 0", "missing.triggers.si
         };
         let timeout = context.timeout;
         let config = connect::pg_config(&dsn, mode, timeout).map_err(|e| e.scrubbed(&scrub))?;
+        let extras = connect::TlsExtras {
+            network: context.network.clone(),
+            client: options.client_cert.zip(options.client_key),
+        };
         Ok(Arc::new(PgObserver {
             host: dsn.first_host(),
             config,
             mode,
+            extras,
             sslrootcert: dsn.sslrootcert.clone(),
             timeout,
             secrets: secrets.clone(),
@@ -347,6 +385,7 @@ struct PgObserver {
     host: String,
     config: tokio_postgres::Config,
     mode: SslMode,
+    extras: connect::TlsExtras,
     sslrootcert: Option<String>,
     timeout: Duration,
     secrets: Vec<String>,
@@ -372,6 +411,7 @@ impl PgObserver {
             &self.host,
             self.mode,
             self.sslrootcert.as_deref(),
+            &self.extras,
             budget(deadline),
         )
         .await?;
@@ -544,7 +584,15 @@ mod tests {
         let props = schema["properties"].as_object().expect("properties");
         assert_eq!(
             props.keys().collect::<Vec<_>>(),
-            ["dsn", "sslmode", "query", "migrations", "require"]
+            [
+                "dsn",
+                "sslmode",
+                "query",
+                "migrations",
+                "require",
+                "client_cert",
+                "client_key"
+            ]
         );
         let mut checked = 0;
         for (name, s) in props {
@@ -559,7 +607,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 5 + 3 + 5);
+        assert_eq!(checked, 7 + 3 + 5);
         assert_eq!(schema["$defs"]["SslModeOption"]["title"], "sslmode");
     }
 

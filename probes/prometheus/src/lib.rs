@@ -28,10 +28,12 @@
 mod alerts;
 mod query;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_client::{HttpSettings, TlsSettings, proxy::ProxyHop};
+use preflight_core::network::check_proxy;
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{
     Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
 };
@@ -58,6 +60,9 @@ pub struct PromOptions {
     /// With `alertmanager`: only alerts with these label values, e.g. { severity = "P0" } (default every alert).
     #[serde(default, rename = "match")]
     pub matchers: Option<BTreeMap<String, String>>,
+    /// Proxy for this item's requests: an `http://` or `https://` URL (credentials masked), or `"none"` to connect directly; default: `[checklist] proxy`, else `HTTPS_PROXY` / `HTTP_PROXY` with `NO_PROXY`.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 /// Why a `prometheus` observation produced no facts. Reasons never quote the URL (it
@@ -276,7 +281,7 @@ fn endpoint(base: &Url, api: &str) -> Url {
 /// The Prometheus probe; its HTTP client is shared by a sweep.
 #[derive(Default)]
 pub struct PrometheusProbe {
-    client: OnceLock<reqwest::Client>,
+    clients: Mutex<HashMap<HttpSettings, reqwest::Client>>,
 }
 
 impl PrometheusProbe {
@@ -285,15 +290,18 @@ impl PrometheusProbe {
         PrometheusProbe::default()
     }
 
-    fn client(&self) -> Result<reqwest::Client, Error> {
-        if let Some(c) = self.client.get() {
+    fn client(&self, key: &HttpSettings) -> Result<reqwest::Client, Error> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(key) {
             return Ok(c.clone());
         }
-        let c = preflight_client::http_client_builder(false, None)
+        let c = key
+            .builder()
             .map_err(Error::Client)?
             .build()
             .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))?;
-        Ok(self.client.get_or_init(|| c).clone())
+        clients.insert(key.clone(), c.clone());
+        Ok(c)
     }
 }
 
@@ -369,13 +377,46 @@ match = { severity = "P0" }
     }
 
     fn validate(options: &PromOptions) -> Vec<OptionProblem> {
-        options.request().err().into_iter().collect()
+        let mut problems: Vec<OptionProblem> = options.request().err().into_iter().collect();
+        if let Some(p) = &options.proxy
+            && let Err(e) = check_proxy(p)
+        {
+            problems.push(OptionProblem::at("proxy", e));
+        }
+        problems
     }
 
-    fn prepare(&self, options: PromOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+    fn egress(options: &PromOptions) -> Option<Egress> {
+        let url = options
+            .url
+            .clone()
+            .or_else(|| options.alertmanager.clone())?;
+        Some(Egress {
+            tls: url.trim().to_ascii_lowercase().starts_with("https:"),
+            url: Some(url),
+            proxy: options.proxy.clone(),
+            ..Egress::default()
+        })
+    }
+
+    fn prepare(&self, options: PromOptions, cx: &Context) -> Result<Arc<dyn Observer>, Failure> {
         let request = options.request().map_err(Failure::options)?;
+        let settings = HttpSettings {
+            tls: TlsSettings::new(false, None, cx.network.clone()),
+            proxy: options.proxy,
+            ..HttpSettings::default()
+        };
+        let base = match &request {
+            Request::Query { base, .. } | Request::Alerts { base, .. } => base,
+        };
+        let via = settings
+            .route(base)
+            .map_err(Error::Client)?
+            .proxy()
+            .cloned();
         Ok(Arc::new(PromObserver {
-            client: self.client()?,
+            client: self.client(&settings)?,
+            via,
             request,
         }))
     }
@@ -386,6 +427,8 @@ type Parser = fn(u16, &[u8]) -> Result<Facts, Error>;
 
 struct PromObserver {
     client: reqwest::Client,
+    /// The proxy the requests go through, for reasons.
+    via: Option<ProxyHop>,
     request: Request,
 }
 
@@ -437,7 +480,10 @@ impl PromObserver {
             .send()
             .await
             .map_err(|e| Error::Request {
-                reason: describe(&e, &target),
+                reason: match &self.via {
+                    Some(p) => preflight_client::describe_error_via(&e, url, Some(p)),
+                    None => describe(&e, &target),
+                },
                 timeout: e.is_timeout(),
             })?;
         let status = resp.status().as_u16();

@@ -26,7 +26,8 @@ mod resp;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::network::Network;
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{
     Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
 };
@@ -50,9 +51,16 @@ pub struct RedisOptions {
     pub url: String,
     /// A key to read with `GET`; its value is the `value` fact.
     pub key: Option<String>,
-    /// A PEM file of CA certificates trusted for `rediss://` instead of the public web
-    /// roots.
+    /// A PEM file of CA certificates trusted for `rediss://` instead of the roots of
+    /// `[checklist] trust` (the Mozilla roots unless set) and `[checklist] ca`.
     pub ca: Option<String>,
+    /// `rediss://`: PEM certificate (chain) presented when the server asks for one
+    /// (`tls-auth-clients`); needs `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`; a secret: its path is masked in every report.
+    #[serde(default)]
+    pub client_key: Option<String>,
 }
 
 /// Why a Redis observation produced no facts. Server *error replies* are not errors
@@ -266,6 +274,7 @@ impl Probe for RedisProbe {
         )
         .nullable(),
     ];
+    const SECRET_OPTIONS: &'static [&'static str] = &["client_key"];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "infra.redis"
 title = "Redis is up and primary, and the live release is 1.4.2"
@@ -284,10 +293,32 @@ expect = ["pong", "role == 'master'", "used_memory < 1024 * 1024 * 1024", "value
     }
 
     fn validate(options: &RedisOptions) -> Vec<OptionProblem> {
-        match parse_url(&options.url) {
+        let mut problems = match parse_url(&options.url) {
             Ok(_) => Vec::new(),
             Err(e) => vec![OptionProblem::at("url", e.to_string())],
+        };
+        if options.client_cert.is_some() != options.client_key.is_some() {
+            let key = if options.client_cert.is_some() {
+                "client_cert"
+            } else {
+                "client_key"
+            };
+            problems.push(OptionProblem::at(
+                key,
+                "give client_cert and client_key together",
+            ));
         }
+        problems
+    }
+
+    fn egress(options: &RedisOptions) -> Option<Egress> {
+        let tls = parse_url(&options.url).is_ok_and(|t| t.tls);
+        Some(Egress {
+            tls,
+            ca: options.ca.clone(),
+            client_cert: options.client_cert.clone(),
+            ..Egress::default()
+        })
     }
 
     fn secrets(options: &RedisOptions) -> Vec<String> {
@@ -299,10 +330,15 @@ expect = ["pong", "role == 'master'", "used_memory < 1024 * 1024 * 1024", "value
             .collect()
     }
 
-    fn prepare(&self, options: RedisOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+    fn prepare(&self, options: RedisOptions, cx: &Context) -> Result<Arc<dyn Observer>, Failure> {
         let target = parse_url(&options.url)?;
         let tls = if target.tls {
-            Some(tls_connector(options.ca.as_deref())?)
+            Some(tls_connector(
+                options.ca,
+                options.client_cert,
+                options.client_key,
+                &cx.network,
+            )?)
         } else {
             None
         };
@@ -314,15 +350,18 @@ expect = ["pong", "role == 'master'", "used_memory < 1024 * 1024 * 1024", "value
     }
 }
 
-/// TLS with the public web roots, or only the CA certificates of a PEM file.
-fn tls_connector(ca: Option<&str>) -> Result<tokio_rustls::TlsConnector, Error> {
-    let provider = preflight_client::provider();
-    let roots = preflight_client::root_store(ca).map_err(Error::TlsSetup)?;
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::TlsSetup(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+/// TLS with the run's roots (or only the CA certificates of `ca`), presenting the
+/// client certificate when given.
+fn tls_connector(
+    ca: Option<String>,
+    client_cert: Option<String>,
+    client_key: Option<String>,
+    network: &Arc<Network>,
+) -> Result<tokio_rustls::TlsConnector, Error> {
+    let cfg = preflight_client::TlsSettings::new(false, ca, network.clone())
+        .with_client_cert(client_cert, client_key)
+        .config()
+        .map_err(Error::TlsSetup)?;
     Ok(tokio_rustls::TlsConnector::from(Arc::new(cfg)))
 }
 
@@ -383,6 +422,18 @@ impl<S: AsyncRead + AsyncWrite + tokio::io::AsyncBufRead + Unpin + Send> Session
     async fn call(&mut self, args: &[&[u8]]) -> Result<Reply, Error> {
         let addr = self.addr;
         let wrap = |e: RespError| match e {
+            // A TLS 1.3 server judges the client certificate after the client's side of
+            // the handshake: its alert arrives with the first reply.
+            RespError::Io(error)
+                if error
+                    .get_ref()
+                    .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some()) =>
+            {
+                Error::Handshake {
+                    addr: addr.to_string(),
+                    error,
+                }
+            }
             RespError::Io(error) => Error::Io {
                 addr: addr.to_string(),
                 error,

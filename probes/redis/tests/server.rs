@@ -481,3 +481,90 @@ async fn templated_urls_are_checked_once_interpolated() {
     let bad = plan.items[1].options.clone().expect_err("bad scheme");
     assert!(bad.contains("unsupported URL scheme \"rediss+x\""), "{bad}");
 }
+
+/// `rediss://` against redis-server with `tls-auth-clients yes`: a client certificate
+/// from the CA opens the session, none fails naming the handshake; the server's CA is
+/// trusted from a temporary `SSL_CERT_FILE` with `[checklist] trust = "system"`.
+#[tokio::test]
+async fn rediss_with_a_client_certificate_and_system_trust() {
+    let pki = preflight_testbed::TestPki::generate().expect("pki");
+    let now = time::OffsetDateTime::now_utc();
+    let (cert, key) = pki
+        .issue(
+            &["127.0.0.1", "localhost"],
+            now - time::Duration::days(1),
+            now + time::Duration::days(30),
+        )
+        .expect("leaf");
+    let (client, client_key) = pki.issue_client("preflight client").expect("client");
+    let files = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| files.path().join(name).display().to_string();
+    let write = |name: &str, label: &str, der: Vec<u8>| {
+        std::fs::write(path(name), pem::encode(&pem::Pem::new(label, der))).expect("write");
+    };
+    write("redis.crt", "CERTIFICATE", cert.to_vec());
+    write("redis.key", "PRIVATE KEY", key);
+    write("client.pem", "CERTIFICATE", client.to_vec());
+    write("client.key", "PRIVATE KEY", client_key);
+    std::fs::write(path("ca.pem"), &pki.ca_pem).expect("write");
+    let tls_port = free_port();
+    let srv = start(&[
+        "--tls-port",
+        &tls_port.to_string(),
+        "--tls-cert-file",
+        &path("redis.crt"),
+        "--tls-key-file",
+        &path("redis.key"),
+        "--tls-ca-cert-file",
+        &path("ca.pem"),
+        "--tls-auth-clients",
+        "yes",
+    ])
+    .await;
+    let t0 = Instant::now();
+    while TcpStream::connect(("127.0.0.1", tls_port)).await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no TLS port");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let env_path = path("ca.pem");
+    let env = move |n: &str| (n == "SSL_CERT_FILE").then(|| env_path.clone());
+    let network = Arc::new(preflight_core::network::Network::new(
+        None,
+        None,
+        preflight_core::network::Trust::System,
+        &env,
+    ));
+    let cx = Context::new(Duration::from_secs(5)).with_network(network);
+    let run = |v: Value| {
+        let cx = cx.clone();
+        async move {
+            let opts: Options = serde_json::from_value(v).expect("options");
+            let p = RedisProbe::new();
+            assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
+            let facts = AnyProbe::prepare(&p, &opts, &cx)?.observe().await?;
+            let problems = conformance(RedisProbe::FACTS, &facts);
+            assert!(problems.is_empty(), "{problems:?} in {facts:?}");
+            Ok::<Facts, Failure>(facts)
+        }
+    };
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let f = run(
+        json!({"url": url, "client_cert": path("client.pem"), "client_key": path("client.key")}),
+    )
+    .await
+    .expect("facts");
+    assert_eq!(f["pong"], true, "{f:?}");
+
+    let e = run(json!({"url": url})).await.expect_err("no certificate");
+    assert!(
+        matches!(target_failure(&e), Error::Handshake { .. }),
+        "{e:?}"
+    );
+    assert!(
+        e.reason()
+            .starts_with(&format!("TLS handshake with 127.0.0.1:{tls_port} failed")),
+        "{e}"
+    );
+    assert!(RedisProbe::SECRET_OPTIONS.contains(&"client_key"));
+    drop(srv);
+}

@@ -22,13 +22,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::network::Family;
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+
+use preflight_client::connect::connect_tcp;
 
 /// How long the probe waits for a banner after connecting.
 pub const BANNER_WAIT: Duration = Duration::from_millis(200);
@@ -44,6 +47,10 @@ pub struct TcpOptions {
     /// TCP port.
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
+    /// Connect over `ipv4` only, `ipv6` only, or `any` (default) of the host's addresses;
+    /// a name without an address of the family is `connected = false`.
+    #[serde(default)]
+    pub family: Family,
 }
 
 /// The TCP probe.
@@ -117,13 +124,24 @@ expect = ["connected", "banner.startsWith('220')"]
                 "port 0 is out of range (1 to 65535)",
             ));
         }
+        if let Err(e) = options.family.check_host(&options.host) {
+            problems.push(OptionProblem::at("family", e));
+        }
         problems
+    }
+
+    fn egress(options: &TcpOptions) -> Option<Egress> {
+        Some(Egress {
+            family: options.family,
+            ..Egress::default()
+        })
     }
 
     fn prepare(&self, options: TcpOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
         Ok(Arc::new(TcpObserver {
             host: bare_host(&options.host).to_string(),
             port: options.port,
+            family: options.family,
         }))
     }
 }
@@ -136,18 +154,19 @@ fn bare_host(host: &str) -> &str {
 struct TcpObserver {
     host: String,
     port: u16,
+    family: Family,
 }
 
 impl Observer for TcpObserver {
     fn host(&self) -> Option<String> {
-        Some(format!("{}:{}", self.host, self.port))
+        Some(preflight_client::connect::host_port(&self.host, self.port))
     }
 
     fn observe(&self) -> BoxFuture<'_, Result<Facts, Failure>> {
         Box::pin(async move {
             let t0 = Instant::now();
             let mut facts = Facts::new();
-            let connected = TcpStream::connect((self.host.as_str(), self.port)).await;
+            let connected = connect_tcp(&self.host, self.port, self.family).await;
             let latency = t0.elapsed();
             facts.insert("latency_ms".into(), json!(ms(latency)));
             match connected {
@@ -266,6 +285,55 @@ mod tests {
         let problems = preflight_core::probe::conformance(TcpProbe::FACTS, &facts);
         assert!(problems.is_empty(), "{problems:?}");
         facts
+    }
+
+    /// Observes with a `family`.
+    async fn observe_family(host: &str, port: u16, family: &str) -> Facts {
+        let obs = preflight_core::AnyProbe::prepare(
+            &TcpProbe::new(),
+            &options(json!({"host": host, "port": port, "family": family})),
+            &Context::new(Duration::from_secs(5)),
+        )
+        .expect("prepare");
+        let facts = obs.observe().await.expect("facts");
+        let problems = preflight_core::probe::conformance(TcpProbe::FACTS, &facts);
+        assert!(problems.is_empty(), "{problems:?}");
+        facts
+    }
+
+    #[tokio::test]
+    #[expect(clippy::print_stderr, reason = "a skipped part says so")]
+    async fn family_keeps_one_ip_version() {
+        use preflight_core::AnyProbe;
+        // A literal of the other family is a checklist problem.
+        let problems = TcpProbe::new().check(&options(
+            json!({"host": "[::1]", "port": 80, "family": "ipv4"}),
+        ));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("is an IPv6 address"));
+        // A name without an address of the family is a fact, not a probe failure.
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let f = observe_family("127.0.0.1", port, "ipv4").await;
+        assert_eq!(f["connected"], true);
+        assert_eq!(f["address"], format!("127.0.0.1:{port}"));
+        let Ok(l6) = TcpListener::bind("[::1]:0").await else {
+            eprintln!("skipped the ::1 part: no IPv6 loopback here (`ip -6 addr show lo`)");
+            return;
+        };
+        let port6 = l6.local_addr().expect("addr").port();
+        for host in ["::1", "[::1]"] {
+            let f = observe_family(host, port6, "ipv6").await;
+            assert_eq!(f["connected"], true, "{f:?}");
+            assert_eq!(f["address"], format!("[::1]:{port6}"));
+        }
+        let o = AnyProbe::prepare(
+            &TcpProbe::new(),
+            &options(json!({"host": "::1", "port": port6})),
+            &Context::new(Duration::from_secs(1)),
+        )
+        .expect("prepare");
+        assert_eq!(o.host(), Some(format!("[::1]:{port6}")));
     }
 
     #[tokio::test]

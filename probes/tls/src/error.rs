@@ -115,6 +115,12 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `[checklist] trust` / `ca` roots could not be read (the system store, the file).
+    #[error("{0}")]
+    Trust(String),
+    /// `client_cert` / `client_key` could not be read or do not match (never names the key's path).
+    #[error("{0}")]
+    ClientCert(String),
     /// rustls could not be configured (a bug, not the target's fault).
     #[error("failed to configure TLS: {0}")]
     Config(rustls::Error),
@@ -157,6 +163,8 @@ impl ProbeError for Error {
             | Error::ParseCa { .. }
             | Error::CaCertificate { .. }
             | Error::EmptyCa { .. }
+            | Error::Trust(_)
+            | Error::ClientCert(_)
             | Error::Config(_)
             | Error::Random => Blame::Checker,
         }

@@ -4,13 +4,24 @@
 //! signatures, so the server must hold the leaf's key) and keeps the stapled OCSP
 //! response; the chain is judged afterwards by [`crate::trust`], so an expired or
 //! wrong-host certificate yields facts instead of a handshake error.
+//!
+//! With `client_cert`, the certificate is presented when the server asks. A TLS 1.3
+//! server judges it only after the client's side of the handshake is done, so when a
+//! certificate was asked for, the probe waits briefly for the server's verdict (its
+//! session tickets or first bytes mean accepted, an alert means refused).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
+use preflight_core::network::Family;
+use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, ProtocolVersion, SignatureScheme, SupportedProtocolVersion};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use crate::error::{Error, HandshakeCause};
@@ -39,6 +50,10 @@ pub struct Target {
     pub server_name: ServerName<'static>,
     /// The plaintext protocol spoken before TLS, if any.
     pub starttls: Option<StartTls>,
+    /// Address family of the connection.
+    pub family: Family,
+    /// The client certificate presented when the server asks.
+    pub identity: Option<Arc<CertifiedKey>>,
 }
 
 impl Target {
@@ -72,7 +87,7 @@ impl Target {
     /// Opens the TCP connection alone.
     async fn connect_tcp(&self) -> Result<TcpStream, Error> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
-        let tcp = TcpStream::connect((host, self.port))
+        let tcp = preflight_client::connect::connect_tcp(host, self.port, self.family)
             .await
             .map_err(|source| match source.kind() {
                 std::io::ErrorKind::ConnectionRefused => Error::Refused {
@@ -121,24 +136,38 @@ pub async fn handshake(
     versions: &[&'static SupportedProtocolVersion],
 ) -> Result<Session, Error> {
     let recorder = Arc::new(Recorder::default());
+    let asked = Arc::new(ClientCert {
+        key: target.identity.clone(),
+        asked: AtomicBool::new(false),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(versions)
         .map_err(Error::Config)?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
-        .with_no_client_auth();
+        .with_client_cert_resolver(asked.clone());
     config.alpn_protocols = target.alpn().iter().map(|p| p.to_vec()).collect();
     // Every handshake is a full one: a resumed session shows no certificate.
     config.resumption = rustls::client::Resumption::disabled();
     let tcp = target.connect().await?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tls = connector
+    let mut tls = connector
         .connect(target.server_name.clone(), tcp)
         .await
         .map_err(|e| Error::Handshake {
             target: target.label(),
             cause: cause_of(e),
         })?;
+    if asked.asked.load(Ordering::Relaxed)
+        && tls.get_ref().1.protocol_version() == Some(ProtocolVersion::TLSv1_3)
+    {
+        server_verdict(&mut tls)
+            .await
+            .map_err(|e| Error::Handshake {
+                target: target.label(),
+                cause: cause_of(e),
+            })?;
+    }
     let (_, conn) = tls.get_ref();
     Ok(Session {
         protocol: conn.protocol_version(),
@@ -159,7 +188,50 @@ pub async fn handshake(
     })
 }
 
-/// Why a handshake failed, from the error tokio-rustls returns.
+/// How long a TLS 1.3 server gets to say what it thinks of the client certificate.
+const VERDICT_WAIT: Duration = Duration::from_millis(1000);
+
+/// After a TLS 1.3 handshake in which the server asked for a client certificate:
+/// waits until the server sends a session ticket or data (accepted), an alert
+/// (refused: the error), closes, or [`VERDICT_WAIT`] passes (taken as accepted).
+async fn server_verdict(
+    tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
+) -> Result<(), std::io::Error> {
+    let until = tokio::time::Instant::now() + VERDICT_WAIT;
+    let mut byte = [0u8; 1];
+    while tokio::time::Instant::now() < until {
+        if tls.get_ref().1.tls13_tickets_received() > 0 {
+            return Ok(());
+        }
+        let slice = (tokio::time::Instant::now() + Duration::from_millis(25)).min(until);
+        match tokio::time::timeout_at(slice, tls.read(&mut byte)).await {
+            Err(_) => {}
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Presents the client certificate (if any) and records that the server asked.
+#[derive(Debug)]
+struct ClientCert {
+    key: Option<Arc<CertifiedKey>>,
+    asked: AtomicBool,
+}
+
+impl ResolvesClientCert for ClientCert {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.asked.store(true, Ordering::Relaxed);
+        self.key.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
+/// Why a TLS handshake failed, from the error tokio-rustls returns.
 fn cause_of(e: std::io::Error) -> HandshakeCause {
     use std::io::ErrorKind;
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {

@@ -32,7 +32,8 @@ mod versions;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::network::{Family, Network, Trust};
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{Context, Fact, FactType, Facts, Failure, Observer, Options, Probe};
 use rustls::pki_types::ServerName;
 use schemars::JsonSchema;
@@ -64,8 +65,9 @@ pub struct TlsOptions {
     /// address sends no SNI and is matched against IP SANs.
     #[serde(default)]
     pub sni: Option<String>,
-    /// PEM file whose certificates are the only trusted roots (default: the Mozilla
-    /// roots); relative to the working directory.
+    /// PEM file whose certificates are the only trusted roots (default: the roots of
+    /// `[checklist] trust`, the Mozilla roots unless set, plus `[checklist] ca`);
+    /// relative to the working directory.
     #[serde(default)]
     pub ca: Option<String>,
     /// Also offer each protocol version alone and report `accepts`.
@@ -76,6 +78,16 @@ pub struct TlsOptions {
     /// fails the item. Default: TLS from the first byte.
     #[serde(default)]
     pub starttls: Option<StartTls>,
+    /// PEM certificate (chain) presented when the server asks for one (mutual TLS);
+    /// needs `client_key`. A server that refuses it fails the handshake.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`; a secret: its path is masked in every report.
+    #[serde(default)]
+    pub client_key: Option<String>,
+    /// Connect over `ipv4` only, `ipv6` only, or `any` (default) of the host's addresses.
+    #[serde(default)]
+    pub family: Family,
 }
 
 impl TlsOptions {
@@ -129,9 +141,15 @@ impl TlsProbe {
         TlsProbe::default()
     }
 
-    fn roots(&self, ca: Option<&str>) -> Result<Roots, Error> {
+    fn roots(&self, ca: Option<&str>, network: &Network) -> Result<Roots, Error> {
         let Some(path) = ca else {
-            return Ok(Roots::Web);
+            if network.trust == Trust::Webpki && network.ca.is_none() {
+                return Ok(Roots::Web);
+            }
+            // `[checklist] trust` / `ca`: the shared rules of preflight-client.
+            let store =
+                preflight_client::trust::root_store_for(None, network).map_err(Error::Trust)?;
+            return Ok(Roots::File(store.roots.into()));
         };
         let mut cache = self.roots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = cache.get(path) {
@@ -227,6 +245,7 @@ impl Probe for TlsProbe {
             "the server stapled an OCSP response in this handshake",
         ),
     ];
+    const SECRET_OPTIONS: &'static [&'static str] = &["client_key"];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "tls.api"
 title = "API certificate valid, 21+ days left, TLS 1.2+ only"
@@ -276,10 +295,34 @@ expect = [
                 "ca is empty (give a PEM file path)",
             ));
         }
+        if options.client_cert.is_some() != options.client_key.is_some() {
+            let key = if options.client_cert.is_some() {
+                "client_cert"
+            } else {
+                "client_key"
+            };
+            problems.push(OptionProblem::at(
+                key,
+                "give client_cert and client_key together",
+            ));
+        }
+        if let Err(e) = options.family.check_host(&options.host) {
+            problems.push(OptionProblem::at("family", e));
+        }
         problems
     }
 
-    fn prepare(&self, options: TlsOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+    fn egress(options: &TlsOptions) -> Option<Egress> {
+        Some(Egress {
+            tls: true,
+            ca: options.ca.clone(),
+            client_cert: options.client_cert.clone(),
+            family: options.family,
+            ..Egress::default()
+        })
+    }
+
+    fn prepare(&self, options: TlsOptions, cx: &Context) -> Result<Arc<dyn Observer>, Failure> {
         // `validate` has accepted these; the errors cannot happen but stay item errors.
         let invalid = |key: &str, e: String| Failure::options(OptionProblem::at(key, e));
         let host = parse_host(&options.host).map_err(|e| invalid("host", e))?;
@@ -287,13 +330,20 @@ expect = [
             Some(sni) => parse_server_name(sni).map_err(|e| invalid("sni", e))?,
             None => parse_server_name(&host).map_err(|e| invalid("host", e))?,
         };
-        let roots = self.roots(options.ca.as_deref())?;
+        let roots = self.roots(options.ca.as_deref(), &cx.network)?;
+        let identity = preflight_client::TlsSettings::default()
+            .with_client_cert(options.client_cert.clone(), options.client_key.clone())
+            .identity()
+            .and_then(|id| id.map(|id| id.certified_key()).transpose())
+            .map_err(Error::ClientCert)?;
         Ok(Arc::new(TlsObserver {
             target: Target {
                 host,
                 port: options.effective_port(),
                 server_name,
                 starttls: options.starttls,
+                family: options.family,
+                identity,
             },
             roots,
             versions: options.versions,
@@ -464,7 +514,17 @@ mod tests {
         let props = schema["properties"].as_object().expect("properties");
         assert_eq!(
             props.keys().collect::<Vec<_>>(),
-            ["host", "port", "sni", "ca", "versions", "starttls"]
+            [
+                "host",
+                "port",
+                "sni",
+                "ca",
+                "versions",
+                "starttls",
+                "client_cert",
+                "client_key",
+                "family"
+            ]
         );
         for (name, s) in props {
             assert!(s["description"].is_string(), "{name} has no doc: {s}");

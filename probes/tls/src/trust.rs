@@ -9,12 +9,13 @@ use webpki::{EndEntityCert, KeyUsage};
 
 use crate::error::Error;
 
-/// Where trust comes from: the Mozilla roots (webpki-roots) or only a `ca` PEM file.
+/// Where trust comes from: the Mozilla roots (webpki-roots), or a set of anchors — only
+/// a `ca` PEM file's, or the roots `[checklist] trust` and `ca` make up.
 #[derive(Debug, Clone)]
 pub enum Roots {
     /// The roots bundled by webpki-roots.
     Web,
-    /// Only the certificates of a PEM file.
+    /// These anchors only.
     File(Arc<[TrustAnchor<'static>]>),
 }
 

@@ -26,7 +26,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_client::{HttpSettings, TlsSettings, proxy::ProxyHop};
+use preflight_core::network::check_proxy;
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{
     Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
 };
@@ -76,9 +78,12 @@ pub struct WebhookOptions {
     /// Skip certificate checks (handshake signatures are still verified).
     #[serde(default)]
     pub insecure: bool,
-    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`).
+    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`); default: the roots of `[checklist] trust` plus `[checklist] ca`.
     #[serde(default)]
     pub ca: Option<String>,
+    /// Proxy for this item's requests: an `http://` or `https://` URL (credentials masked), or `"none"` to connect directly; default: `[checklist] proxy`, else `HTTPS_PROXY` / `HTTP_PROXY` with `NO_PROXY`.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 fn yes() -> bool {
@@ -172,7 +177,7 @@ impl ProbeError for Error {
 /// The webhook probe; holds the HTTP clients shared by a sweep.
 #[derive(Default)]
 pub struct WebhookProbe {
-    clients: Mutex<HashMap<(bool, Option<String>), reqwest::Client>>,
+    clients: Mutex<HashMap<HttpSettings, reqwest::Client>>,
 }
 
 impl WebhookProbe {
@@ -181,18 +186,18 @@ impl WebhookProbe {
         WebhookProbe::default()
     }
 
-    fn client(&self, insecure: bool, ca: Option<&str>) -> Result<reqwest::Client, Error> {
-        let key = (insecure, ca.map(str::to_string));
+    fn client(&self, key: &HttpSettings) -> Result<reqwest::Client, Error> {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = clients.get(&key) {
+        if let Some(c) = clients.get(key) {
             return Ok(c.clone());
         }
-        let c = preflight_client::http_client_builder(insecure, ca)
+        let c = key
+            .builder()
             .map_err(Error::Client)?
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Client(format!("failed to build the HTTP client: {e}")))?;
-        clients.insert(key, c.clone());
+        clients.insert(key.clone(), c.clone());
         Ok(c)
     }
 }
@@ -295,6 +300,11 @@ secret = "${env:STRIPE_WEBHOOK_SECRET}"
         {
             bad("prefix", e);
         }
+        if let Some(p) = &o.proxy
+            && let Err(e) = check_proxy(p)
+        {
+            bad("proxy", e);
+        }
         problems
     }
 
@@ -306,7 +316,18 @@ secret = "${env:STRIPE_WEBHOOK_SECRET}"
             .unwrap_or_default()
     }
 
-    fn prepare(&self, o: WebhookOptions, _: &Context) -> Result<Arc<dyn Observer>, Failure> {
+    fn egress(o: &WebhookOptions) -> Option<Egress> {
+        Some(Egress {
+            url: Some(o.url.clone()),
+            proxy: o.proxy.clone(),
+            tls: o.url.trim().to_ascii_lowercase().starts_with("https:"),
+            ca: o.ca.clone(),
+            unverified: o.insecure,
+            ..Egress::default()
+        })
+    }
+
+    fn prepare(&self, o: WebhookOptions, cx: &Context) -> Result<Arc<dyn Observer>, Failure> {
         // Core validated the options; a problem here is still the checklist's.
         let bad = |key: &'static str| move |e: String| Failure::options(OptionProblem::at(key, e));
         let url = preflight_client::parse_http_url(&o.url).map_err(bad("url"))?;
@@ -323,12 +344,23 @@ secret = "${env:STRIPE_WEBHOOK_SECRET}"
             &prefix,
         )
         .map_err(bad("secret"))?;
-        let client = self.client(o.insecure, o.ca.as_deref())?;
+        let settings = HttpSettings {
+            tls: TlsSettings::new(o.insecure, o.ca, cx.network.clone()),
+            proxy: o.proxy,
+            ..HttpSettings::default()
+        };
+        let client = self.client(&settings)?;
+        let via = settings
+            .route(&url)
+            .map_err(Error::Client)?
+            .proxy()
+            .cloned();
         let host = url
             .host_str()
             .map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)));
         Ok(Arc::new(WebhookObserver {
             client,
+            via,
             url,
             signer,
             payload: o.payload.map(Payload::into_bytes),
@@ -340,6 +372,8 @@ secret = "${env:STRIPE_WEBHOOK_SECRET}"
 
 struct WebhookObserver {
     client: reqwest::Client,
+    /// The proxy the requests go through, for reasons.
+    via: Option<ProxyHop>,
     url: Url,
     signer: Signer,
     payload: Option<Vec<u8>>,
@@ -421,7 +455,7 @@ impl WebhookObserver {
         let t0 = Instant::now();
         let mut resp = req.send().await.map_err(|e| Error::Request {
             sent,
-            reason: preflight_client::describe_error(&e, &self.url),
+            reason: preflight_client::describe_error_via(&e, &self.url, self.via.as_ref()),
             timeout: e.is_timeout(),
         })?;
         let latency = t0.elapsed();

@@ -28,8 +28,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use preflight_client::proxy::ProxyHop;
+use preflight_client::{HttpSettings, TlsSettings};
 use preflight_core::checklist::file::DurationText;
-use preflight_core::probe::{BoxFuture, OptionProblem};
+use preflight_core::network::{Family, check_proxy};
+use preflight_core::probe::{BoxFuture, Egress, OptionProblem};
 use preflight_core::{
     Blame, Context, Fact, FactType, Facts, Failure, Observer, Options, Probe, ProbeError,
 };
@@ -78,12 +81,24 @@ pub struct WebSocketOptions {
     /// Skip certificate checks (handshake signatures are still verified).
     #[serde(default)]
     pub insecure: bool,
-    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`).
+    /// PEM file of CA certificates; when given, only these are trusted (like `curl --cacert`); default: the roots of `[checklist] trust` plus `[checklist] ca`.
     #[serde(default)]
     pub ca: Option<String>,
     /// Connect to this IP address instead of resolving the URL's host (the certificate is still checked for the host).
     #[serde(default)]
     pub resolve: Option<String>,
+    /// Proxy to tunnel through with `CONNECT` (`ws://` like `http://`, `wss://` like `https://`): an `http://` URL (credentials masked), or `"none"` to connect directly; default: `[checklist] proxy`, else `HTTPS_PROXY` / `HTTP_PROXY` with `NO_PROXY`.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// PEM certificate (chain) presented when the server asks for one (mutual TLS); needs `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`; a secret: its path is masked in every report.
+    #[serde(default)]
+    pub client_key: Option<String>,
+    /// Connect over `ipv4` only, `ipv6` only, or `any` (default) of the host's addresses.
+    #[serde(default)]
+    pub family: Family,
 }
 
 /// Why a `websocket` observation produced no facts.
@@ -127,6 +142,9 @@ pub enum Error {
     /// Reading the first message failed (a message over 1 MiB, a protocol error, a reset).
     #[error("failed to read a message: {0}")]
     Read(String),
+    /// The `CONNECT` tunnel through the proxy could not be opened.
+    #[error("{0}")]
+    Proxy(preflight_client::connect::TunnelError),
     /// The TLS client could not be built (the `ca` file does not read): the checker's problem.
     #[error("{0}")]
     Client(String),
@@ -141,7 +159,11 @@ impl ProbeError for Error {
     }
 
     fn is_timeout(&self) -> bool {
-        matches!(self, Error::HandshakeTimeout { .. })
+        match self {
+            Error::HandshakeTimeout { .. } => true,
+            Error::Proxy(e) => e.is_timeout(),
+            _ => false,
+        }
     }
 }
 
@@ -257,6 +279,7 @@ impl Probe for WebSocketProbe {
         )
         .nullable(),
     ];
+    const SECRET_OPTIONS: &'static [&'static str] = &["client_key"];
     const EXAMPLE: &'static str = r#"[[item]]
 id = "ws.chat"
 title = "Chat socket upgrades and answers a ping"
@@ -299,7 +322,52 @@ expect = ["connected", "subprotocol == 'chat.v2'", "message == 'pong'"]
         {
             problems.push(OptionProblem::at("send", "`send` is longer than 1 MiB"));
         }
+        if let Some(p) = &o.proxy
+            && let Err(e) = check_proxy(p)
+        {
+            problems.push(OptionProblem::at("proxy", e));
+        }
+        if o.client_cert.is_some() != o.client_key.is_some() {
+            let key = if o.client_cert.is_some() {
+                "client_cert"
+            } else {
+                "client_key"
+            };
+            problems.push(OptionProblem::at(
+                key,
+                "give client_cert and client_key together",
+            ));
+        }
+        if let Ok(url) = parse_url(&o.url)
+            && let Err(e) = o.family.check_host(url.host_str().unwrap_or_default())
+        {
+            problems.push(OptionProblem::at("family", e));
+        }
+        if let Some(Ok(ip)) = o.resolve.as_deref().map(parse_resolve)
+            && !o.family.allows(ip)
+        {
+            problems.push(OptionProblem::at(
+                "family",
+                format!(
+                    "family = \"{}\", but resolve = \"{ip}\" is not an {} address",
+                    o.family.as_str(),
+                    o.family.label()
+                ),
+            ));
+        }
         problems
+    }
+
+    fn egress(o: &WebSocketOptions) -> Option<Egress> {
+        Some(Egress {
+            url: parse_url(&o.url).ok().map(|u| proxy_url(&u).to_string()),
+            proxy: o.proxy.clone(),
+            tls: o.url.trim().to_ascii_lowercase().starts_with("wss:"),
+            ca: o.ca.clone(),
+            unverified: o.insecure,
+            client_cert: o.client_cert.clone(),
+            family: o.family,
+        })
     }
 
     fn prepare(&self, o: WebSocketOptions, cx: &Context) -> Result<Arc<dyn Observer>, Failure> {
@@ -311,9 +379,34 @@ expect = ["connected", "subprotocol == 'chat.v2'", "message == 'pong'"]
             Some(r) => Some(parse_resolve(r).map_err(bad("resolve"))?),
             None => None,
         };
+        let settings = HttpSettings {
+            tls: TlsSettings::new(o.insecure, o.ca, cx.network.clone())
+                .with_client_cert(o.client_cert, o.client_key),
+            proxy: o.proxy,
+            family: o.family,
+        };
+        let as_http = proxy_url(&url);
+        let via = settings
+            .route(&as_http)
+            .map_err(Error::Client)?
+            .proxy()
+            .cloned();
+        for (given, key, what) in [
+            (
+                o.family != Family::Any,
+                "family",
+                format!("family = \"{}\"", o.family.as_str()),
+            ),
+            (resolve.is_some(), "resolve", "resolve".to_string()),
+        ] {
+            if given {
+                settings
+                    .needs_direct(&as_http, &what)
+                    .map_err(|e| Failure::options(OptionProblem::at(key, e)))?;
+            }
+        }
         let tls = if url.scheme() == "wss" {
-            let mut config =
-                preflight_client::tls_config(o.insecure, o.ca.as_deref()).map_err(Error::Client)?;
+            let mut config = settings.tls.config().map_err(Error::Client)?;
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
             Some(tokio_rustls::TlsConnector::from(Arc::new(config)))
         } else {
@@ -331,6 +424,8 @@ expect = ["connected", "subprotocol == 'chat.v2'", "message == 'pong'"]
             expect_message: o.expect_message.map(|d| d.0),
             resolve,
             tls,
+            via,
+            family: settings.family,
             timeout: cx.timeout,
         }))
     }
@@ -346,6 +441,9 @@ struct WebSocketObserver {
     expect_message: Option<Duration>,
     resolve: Option<IpAddr>,
     tls: Option<tokio_rustls::TlsConnector>,
+    /// The proxy to tunnel through, if any.
+    via: Option<ProxyHop>,
+    family: Family,
     timeout: Duration,
 }
 
@@ -417,9 +515,21 @@ impl WebSocketObserver {
     }
 
     async fn connect(&self) -> Result<TcpStream, Error> {
+        if let Some(proxy) = &self.via {
+            return preflight_client::connect::tunnel(proxy, &self.host, self.port, self.family)
+                .await
+                .map_err(Error::Proxy);
+        }
         let connected = match self.resolve {
             Some(ip) => TcpStream::connect(SocketAddr::new(ip, self.port)).await,
-            None => TcpStream::connect((self.host.trim_matches(['[', ']']), self.port)).await,
+            None => {
+                preflight_client::connect::connect_tcp(
+                    self.host.trim_matches(['[', ']']),
+                    self.port,
+                    self.family,
+                )
+                .await
+            }
         };
         connected.map_err(|e| Error::Connect {
             reason: match e.kind() {
@@ -472,6 +582,16 @@ impl WebSocketObserver {
     }
 
     fn handshake_error(&self, e: &WsError) -> Error {
+        // A TLS 1.3 server judges the client certificate after the client's side of
+        // the handshake: its alert arrives with the first read of the upgrade.
+        if let WsError::Io(io) = e
+            && let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Error::Tls {
+                target: self.target(),
+                reason: tls.to_string(),
+            };
+        }
         let reason = match e {
             WsError::AttackAttempt => {
                 "the answer's head is over 64 KiB or arrived in too many pieces".to_string()
@@ -592,6 +712,20 @@ fn read_reason(e: &WsError) -> String {
         }
         other => clip(&other.to_string(), 200),
     }
+}
+
+/// The URL the proxy rules see: `ws://` as `http://`, `wss://` as `https://` (as
+/// curl does).
+fn proxy_url(url: &Url) -> Url {
+    let mut u = url.clone();
+    let scheme = if url.scheme() == "wss" {
+        "https"
+    } else {
+        "http"
+    };
+    // ws/wss and http/https are all "special" schemes: the change cannot fail.
+    let _ = u.set_scheme(scheme);
+    u
 }
 
 /// A TLS failure as rustls words it.

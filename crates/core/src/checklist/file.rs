@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::Severity;
+use crate::network::Trust;
 use crate::notify::NotifyOn;
 use crate::schema::shape::{ObjectShape, Shape};
 
@@ -78,6 +79,18 @@ pub struct SettingsTable {
     #[serde(default = "default_per_host")]
     #[schemars(range(min = 1, max = 100000))]
     pub per_host: usize,
+    /// Proxy for every HTTP-based item and the notifications: an `http://` or
+    /// `https://` URL (`user:password@` allowed, always masked), or `"none"` to ignore
+    /// `HTTPS_PROXY` / `HTTP_PROXY`. Default: those variables, with `NO_PROXY`.
+    pub proxy: Option<String>,
+    /// PEM file of CA certificates every TLS-speaking item trusts besides the roots of
+    /// `trust` (an item's own `ca` replaces both); relative to the working directory.
+    pub ca: Option<String>,
+    /// Roots that verify servers when an item has no `ca`: `webpki` (the Mozilla
+    /// roots, default), `system` (the platform store, or `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR`) or `both`.
+    #[serde(default)]
+    pub trust: Trust,
 }
 
 fn default_pass_score() -> u8 {
@@ -101,6 +114,9 @@ impl Default for SettingsTable {
             timeout: default_timeout(),
             concurrency: default_concurrency(),
             per_host: default_per_host(),
+            proxy: None,
+            ca: None,
+            trust: Trust::default(),
         }
     }
 }

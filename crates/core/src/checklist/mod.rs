@@ -137,6 +137,18 @@ impl Item {
     }
 }
 
+/// `[checklist]`'s network defaults as written (placeholders unresolved); the plan
+/// resolves them into a [`crate::network::Network`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkSettings {
+    /// `proxy`: a URL, `"none"`, or absent (the environment's variables).
+    pub proxy: Option<String>,
+    /// `ca`: a PEM file trusted besides the `trust` roots.
+    pub ca: Option<String>,
+    /// `trust`: which roots verify servers.
+    pub trust: crate::network::Trust,
+}
+
 /// A validated checklist.
 #[derive(Debug, Clone)]
 pub struct Checklist {
@@ -162,6 +174,8 @@ pub struct Checklist {
     pub env_refs: BTreeSet<String>,
     /// `[notify]`: where to send the outcome, and when.
     pub notify: Option<crate::notify::Notify>,
+    /// `[checklist] proxy`, `ca` and `trust`.
+    pub network: NetworkSettings,
 }
 
 /// Parses and validates checklist text. `extra_vars` are names given with `--var`.
@@ -248,6 +262,7 @@ pub fn parse(
         items,
         env_refs: l.env_refs,
         notify,
+        network: settings.network,
     })
 }
 

@@ -31,6 +31,8 @@ pub use catalog::{Catalog, ProbeEntry};
 pub use fact::{Fact, FactType, conformance};
 pub use failure::{Blame, Failure, ProbeError};
 
+use crate::network::{Family, Network};
+
 /// Options of one item, as a JSON object (TOML converted; interpolated at plan time).
 pub type Options = Map<String, Value>;
 
@@ -47,13 +49,48 @@ pub struct Context {
     /// The item's per-attempt timeout, for probes that make the server enforce it too
     /// (postgres' `statement_timeout`). The runner bounds every attempt by it anyway.
     pub timeout: Duration,
+    /// The run's proxy, trust and environment settings ([`crate::network`]): the
+    /// defaults an item's own `proxy` / `ca` override.
+    pub network: Arc<Network>,
 }
 
 impl Context {
-    /// A context for an item with this per-attempt timeout.
+    /// A context for an item with this per-attempt timeout, and no proxy, the
+    /// Mozilla roots and nothing from the environment.
     pub fn new(timeout: Duration) -> Context {
-        Context { timeout }
+        Context {
+            timeout,
+            network: Arc::default(),
+        }
     }
+
+    /// The same context with the run's network settings.
+    pub fn with_network(mut self, network: Arc<Network>) -> Context {
+        self.network = network;
+        self
+    }
+}
+
+/// How an item reaches its target, as far as its options say: what `preflight
+/// check` shows next to the run's [`Network`] settings (which proxy, which trust
+/// roots), without connecting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Egress {
+    /// For probes that go through HTTP proxies: the URL whose host the proxy rules
+    /// (`NO_PROXY`) are matched against.
+    pub url: Option<String>,
+    /// The item's own `proxy` option.
+    pub proxy: Option<String>,
+    /// Whether the item speaks TLS to its target (so trust roots matter).
+    pub tls: bool,
+    /// The item's own `ca` file (replaces every other root).
+    pub ca: Option<String>,
+    /// Certificates are not checked (`insecure = true`, or `sslmode = prefer`).
+    pub unverified: bool,
+    /// The item's `client_cert` file, if it presents one.
+    pub client_cert: Option<String>,
+    /// The item's `family`.
+    pub family: Family,
 }
 
 /// A problem with an item's options, found at load or plan time.
@@ -115,6 +152,14 @@ pub trait Probe: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// How an item with these options connects out (proxy, TLS trust, client
+    /// certificate, address family), for `preflight check`. `None`: the probe opens no
+    /// network connection of the kinds the run's network settings shape.
+    fn egress(options: &Self::Options) -> Option<Egress> {
+        let _ = options;
+        None
+    }
+
     /// Builds a ready-to-run observer from interpolated, typed options.
     fn prepare(
         &self,
@@ -155,6 +200,8 @@ pub trait AnyProbe: Send + Sync {
     fn default_expect(&self, options: &Options) -> Vec<String>;
     /// [`Probe::secrets`] of interpolated options (none when they do not parse).
     fn secrets(&self, options: &Options) -> Vec<String>;
+    /// [`Probe::egress`] of interpolated options (none when they do not parse).
+    fn egress(&self, options: &Options) -> Option<Egress>;
     /// Parses interpolated options and prepares the observer.
     fn prepare(&self, options: &Options, context: &Context) -> Result<Arc<dyn Observer>, Failure>;
 }
@@ -225,6 +272,11 @@ impl<P: Probe> AnyProbe for P {
         parse_options::<P::Options>(options)
             .map(|o| P::secrets(&o))
             .unwrap_or_default()
+    }
+    fn egress(&self, options: &Options) -> Option<Egress> {
+        parse_options::<P::Options>(options)
+            .ok()
+            .and_then(|o| P::egress(&o))
     }
     fn prepare(&self, options: &Options, context: &Context) -> Result<Arc<dyn Observer>, Failure> {
         let typed = parse_options::<P::Options>(options).map_err(Failure::options)?;
