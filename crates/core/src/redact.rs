@@ -37,6 +37,16 @@ impl Redactor {
         }
     }
 
+    /// How many secrets it knows (it only grows: a changed count means new secrets).
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// Whether it knows no secret.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
     /// Merges another redactor's secrets.
     pub fn extend(&mut self, other: &Redactor) {
         for s in &other.secrets {

@@ -84,11 +84,25 @@ pub fn scope(
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
 ) -> serde_json::Map<String, Value> {
+    scope_with_row(facts, vars, None)
+}
+
+/// [`scope`] for an item made by a `for_each` template: `vars.row` is its row
+/// (column → text).
+pub fn scope_with_row(
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    row: Option<&crate::checklist::Row>,
+) -> serde_json::Map<String, Value> {
     let mut scope = vars.clone();
     for (k, v) in facts {
         scope.insert(k.clone(), v.clone());
     }
-    scope.insert(crate::expect::VARS.into(), crate::expect::vars_scope(vars));
+    let mut vars_scope = crate::expect::vars_scope(vars);
+    if let (Some(row), Value::Object(m)) = (row, &mut vars_scope) {
+        m.insert("row".into(), row.json());
+    }
+    scope.insert(crate::expect::VARS.into(), vars_scope);
     scope
 }
 
@@ -98,7 +112,17 @@ pub fn judge(
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
 ) -> (Status, Option<String>, Vec<ExpectationResult>) {
-    let scope = scope(facts, vars);
+    judge_row(expect, facts, vars, None)
+}
+
+/// [`judge`] for an item that may come from a `for_each` template (`vars.row`).
+pub fn judge_row(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    row: Option<&crate::checklist::Row>,
+) -> (Status, Option<String>, Vec<ExpectationResult>) {
+    let scope = scope_with_row(facts, vars, row);
     let mut results = Vec::with_capacity(expect.len());
     let mut fails = Vec::new();
     let mut errors = Vec::new();
