@@ -46,7 +46,7 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
     ));
     for p in &plan.items {
         let i = &p.item;
-        let what = match &i.check {
+        let what = match &*i.check {
             Check::Manual => match &p.attestation {
                 Some(Standing::Valid(a)) => format!("manual: attested by {} at {}", a.by, a.at),
                 Some(Standing::Expired(a)) => format!(
@@ -81,7 +81,7 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         if !i.tags.is_empty() {
             extra.push(format!("tags {}", i.tags.join(", ")));
         }
-        if let Check::Probe { probe, expect, .. } = &i.check {
+        if let Check::Probe { probe, expect, .. } = &*i.check {
             let facts: Vec<&str> = catalog
                 .get(probe)
                 .map(|e| e.facts().iter().map(|f| f.name).collect())
@@ -111,7 +111,7 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
             let refs: Vec<String> = i.reads_captures.iter().map(ToString::to_string).collect();
             extra.push(format!("reads {}", refs.join(", ")));
         }
-        if let Err(reason) = &p.options {
+        if let Err(reason) = &*p.options {
             extra.push(format!("will error: {}", plan.redactor.text(reason)));
         }
         if !extra.is_empty() {

@@ -119,6 +119,8 @@ mod tests {
             tags: vec![],
             preflight_version: None,
             run_id: None,
+            batch: None,
+            shard: None,
         }
     }
 

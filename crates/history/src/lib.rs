@@ -242,6 +242,8 @@ pub(crate) mod fixture {
             tags: vec![],
             preflight_version: None,
             run_id: None,
+            batch: None,
+            shard: None,
         }
     }
 }

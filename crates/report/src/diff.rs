@@ -146,6 +146,8 @@ mod tests {
             tags: vec![],
             preflight_version: None,
             run_id: None,
+            batch: None,
+            shard: None,
         }
     }
 
