@@ -9,6 +9,7 @@
 //! redacted data.
 
 mod diff;
+mod group;
 mod history;
 mod html;
 mod human;
