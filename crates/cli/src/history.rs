@@ -124,6 +124,8 @@ pub fn history_command(args: HistoryArgs) -> Result<Exit, CliError> {
         phase: args.phase.clone(),
         before: None,
         limit: Some(args.limit),
+        batch: None,
+        include_running: true,
     };
     let loc = location(&file, args.store.store.as_deref());
     let runs = crate::runtime()?.block_on(async {

@@ -377,14 +377,13 @@ pub fn bind_captures(
     let mut root = Value::Object(std::mem::take(&mut m));
     let row = item.item.row.as_deref();
     for slot in item.slots.iter() {
-        let value = template::interpolate_captures(&slot.segments, lookup, row).map_err(
-            |e| match e {
+        let value =
+            template::interpolate_captures(&slot.segments, lookup, row).map_err(|e| match e {
                 CaptureError::Missing(c) => BindError::Missing(c),
                 CaptureError::NoRow(c) => {
                     BindError::Invalid(format!("`${{row.{c}}}`: this item has no such column"))
                 }
-            },
-        )?;
+            })?;
         if let Some(at) = root.pointer_mut(&slot.pointer) {
             *at = value;
         }

@@ -72,7 +72,9 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, String> {
                 out.push(Segment::Capture(capture_ref(rest)?));
             } else if let Some(column) = name.strip_prefix(ROW) {
                 if column.is_empty() || column.contains(['{', '}', '$']) {
-                    return Err(format!("`${{{name}}}` names no column: write ${{row.COLUMN}}"));
+                    return Err(format!(
+                        "`${{{name}}}` names no column: write ${{row.COLUMN}}"
+                    ));
                 }
                 out.push(Segment::Row(column.to_string()));
             } else {

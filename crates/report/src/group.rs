@@ -57,15 +57,10 @@ pub(crate) fn summary(items: &[&ItemReport]) -> String {
 
 /// The worst status among `items` (fail, error, manual, skip, then pass).
 pub(crate) fn worst(items: &[&ItemReport]) -> Status {
-    [
-        Status::Fail,
-        Status::Error,
-        Status::Manual,
-        Status::Skip,
-    ]
-    .into_iter()
-    .find(|s| items.iter().any(|i| i.status == *s))
-    .unwrap_or(Status::Pass)
+    [Status::Fail, Status::Error, Status::Manual, Status::Skip]
+        .into_iter()
+        .find(|s| items.iter().any(|i| i.status == *s))
+        .unwrap_or(Status::Pass)
 }
 
 /// `40,000`.
@@ -104,11 +99,16 @@ mod tests {
         r.items.splice(2..2, rows.drain(..));
         let human = crate::render_human(&r);
         assert!(
-            human.contains("  ✘ domains[…]  1,500 items: 1,499 pass, 1 fail\n    ✘ domains[d700.example]"),
+            human.contains(
+                "  ✘ domains[…]  1,500 items: 1,499 pass, 1 fail\n    ✘ domains[d700.example]"
+            ),
             "{human}"
         );
         assert!(human.contains("\n        certificate expired\n"), "{human}");
-        assert!(!human.contains("d699.example"), "passing rows are summarised");
+        assert!(
+            !human.contains("d699.example"),
+            "passing rows are summarised"
+        );
         let md = crate::render_markdown(&r);
         assert!(
             md.contains("- [ ] `domains[…]` — 1,500 items: 1,499 pass, 1 fail\n  - [ ] "),
@@ -118,7 +118,10 @@ mod tests {
         let html = crate::render_html(&r, &crate::HtmlContext::default());
         assert!(html.contains("1,500 items: 1,499 pass, 1 fail"));
         assert!(html.contains("domains[d700.") && !html.contains("d699"));
-        assert!(html.contains("1500 of 1504 pass"), "section totals count every item");
+        assert!(
+            html.contains("1500 of 1504 pass"),
+            "section totals count every item"
+        );
         // JSON keeps every item.
         let json = crate::render(&r, crate::Format::Json);
         assert!(json.contains("d699.example") && json.contains("\"template\": \"domains\""));

@@ -139,15 +139,7 @@ pub async fn run(
     let plan = Arc::new(plan);
     let mut outcomes = Vec::with_capacity(plan.items.len());
     let opts = RunOptions::for_plan(&plan);
-    let end = run_streaming(
-        plan,
-        catalog,
-        events,
-        cancel,
-        opts,
-        |_, o| outcomes.push(o),
-    )
-    .await;
+    let end = run_streaming(plan, catalog, events, cancel, opts, |_, o| outcomes.push(o)).await;
     RunResult {
         outcomes,
         started_at: end.started_at,
@@ -484,16 +476,15 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
     let mut backoff = Duration::from_millis(200);
     loop {
         attempts += 1;
-        let (status, mut reason, expectations, facts, taken) =
-            attempt(
-                sh,
-                &observer,
-                item.timeout,
-                expect,
-                &spec.capture,
-                spec.row.as_deref(),
-            )
-            .await;
+        let (status, mut reason, expectations, facts, taken) = attempt(
+            sh,
+            &observer,
+            item.timeout,
+            expect,
+            &spec.capture,
+            spec.row.as_deref(),
+        )
+        .await;
         let more_retries = attempts <= spec.retries;
         let more_within = within_end.is_some_and(|end| Instant::now() + backoff < end);
         if status == Status::Pass || !(more_retries || more_within) {
@@ -690,8 +681,7 @@ async fn attempt(
             (status, Some(f.reason()), vec![], None, Map::new())
         }
         Ok(Ok(Ok(facts))) => {
-            let (mut status, mut reason, results) =
-                judge_row(expect, &facts, &sh.plan.vars, row);
+            let (mut status, mut reason, results) = judge_row(expect, &facts, &sh.plan.vars, row);
             let (taken, problem) = take_captures(captures, &facts, &sh.plan.vars);
             // Masked even when the attempt fails: its facts hold the value too.
             sh.mask_captured(captures, &taken);

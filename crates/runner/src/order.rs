@@ -140,16 +140,15 @@ impl Reorder {
 
     fn read(&self, at: u64, len: usize) -> Outcome {
         let mut buf = vec![0u8; len];
-        let read = self
-            .spill
-            .as_ref()
-            .map(|f| f.read_exact_at(&mut buf, at));
+        let read = self.spill.as_ref().map(|f| f.read_exact_at(&mut buf, at));
         match read {
             Some(Ok(())) => match serde_json::from_slice::<Spilled>(&buf) {
                 Ok(s) => s.into(),
                 Err(e) => Outcome::without_attempt(
                     Status::Error,
-                    Some(format!("internal error: the spilled result is unreadable: {e}")),
+                    Some(format!(
+                        "internal error: the spilled result is unreadable: {e}"
+                    )),
                 ),
             },
             _ => Outcome::without_attempt(
@@ -181,7 +180,10 @@ mod tests {
                 assert!(r.pop().is_none(), "0 has not finished");
             }
         }
-        assert_eq!(r.spilled, 7, "two of the nine early ones fit in memory, 0 always does");
+        assert_eq!(
+            r.spilled, 7,
+            "two of the nine early ones fit in memory, 0 always does"
+        );
         let mut seen = Vec::new();
         while let Some((i, out)) = r.pop() {
             assert_eq!(out.attempts as usize, i);

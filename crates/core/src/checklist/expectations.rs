@@ -129,7 +129,10 @@ pub(super) fn check_names(
             for c in exp.row_reads() {
                 if !cols.is_empty() && !cols.iter().any(|x| x == c) {
                     problems.push((
-                        format!("`{}` reads `vars.row.{c}`, which is no column", exp.source()),
+                        format!(
+                            "`{}` reads `vars.row.{c}`, which is no column",
+                            exp.source()
+                        ),
                         format!("columns: {}", cols.join(", ")),
                     ));
                 }

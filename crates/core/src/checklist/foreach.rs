@@ -211,7 +211,8 @@ fn inline(
             NodeValue::Table(t) => {
                 let mut values = Vec::with_capacity(columns.len());
                 let names: Vec<&str> = t.iter().map(|(k, _)| k.name.as_str()).collect();
-                let same = names.len() == columns.len() && columns.iter().all(|c| names.contains(&c.as_str()));
+                let same = names.len() == columns.len()
+                    && columns.iter().all(|c| names.contains(&c.as_str()));
                 if !same {
                     l.problem(
                         n.span.clone(),
@@ -317,7 +318,11 @@ fn build(
         let key = &values[template.key];
         let problem = if let Err(why) = check_key(key) {
             Some((
-                format!("row {}: key `{key_name}` = \"{}\" {why}", n + 1, shown_key(key)),
+                format!(
+                    "row {}: key `{key_name}` = \"{}\" {why}",
+                    n + 1,
+                    shown_key(key)
+                ),
                 Some(format!(
                     "the key goes in the item id {base}[KEY]; pick another column with `key`"
                 )),
@@ -633,7 +638,10 @@ mod tests {
             r("body.contains(\"x ${row.a}-${row.b}\")"),
             "body.contains((\"x \" + vars.row['a'] + \"-\" + vars.row['b'] + \"\"))"
         );
-        assert_eq!(r("status == int(${row.code})"), "status == int(vars.row['code'])");
+        assert_eq!(
+            r("status == int(${row.code})"),
+            "status == int(vars.row['code'])"
+        );
         assert_eq!(r("r'\\d${row.n}'"), "(r'\\d' + vars.row['n'] + r'')");
         assert_eq!(r("'it\\'s ${row.n}'"), "('it\\'s ' + vars.row['n'] + '')");
         assert!(rewrite_expr("${row.x").is_err());

@@ -218,11 +218,7 @@ fn captures_are_named_compiled_and_read_only_by_items_that_need_them() {
 #[test]
 fn for_each_makes_one_item_per_row_sharing_the_template() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("urls.csv"),
-        "old,new\n/a,/b\n\"/c,d\",/e\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("urls.csv"), "old,new\n/a,/b\n\"/c,d\",/e\n").unwrap();
     let path = dir.path().join("t.toml");
     let text = "[vars]\napi = \"http://127.0.0.1\"\n\n[[item]]\nid = \"login\"\nmanual = true\n\n[[item]]\nid = \"moved\"\ntitle = \"${row.old} moved to ${row.new}\"\nprobe = \"http\"\nurl = \"${api}${row.old}\"\nneeds = [\"login\"]\nfor_each = { file = \"urls.csv\" }\nexpect = [\"status == 301\", \"json.location == '${row.new}'\"]\n\n[[item]]\nid = \"hosts\"\nprobe = \"http\"\nurl = \"http://${row.value}/\"\nfor_each = [\"a.example\", \"b.example\"]\n";
     let c = parse(&path.display().to_string(), text, &[], &catalog()).expect("valid");
@@ -241,7 +237,10 @@ fn for_each_makes_one_item_per_row_sharing_the_template() {
     assert_eq!(c.items[2].needs, ["login"]);
     assert!(Arc::ptr_eq(&c.items[1].check, &c.items[2].check), "shared");
     assert_eq!(c.templates.len(), 2);
-    assert_eq!((c.templates[0].rows, c.templates[0].source.as_str()), (2, "urls.csv"));
+    assert_eq!(
+        (c.templates[0].rows, c.templates[0].source.as_str()),
+        (2, "urls.csv")
+    );
     // Expectations are compiled once, shown as written, and read the row.
     let Check::Probe { expect, .. } = &*c.items[1].check else {
         panic!("probe item")
@@ -282,23 +281,49 @@ fn for_each_problems_point_into_the_data_file() {
     let all: Vec<String> = e
         .problems
         .iter()
-        .map(|p| format!("{}: {} | {}", p.location, p.message, p.hint.clone().unwrap_or_default()))
+        .map(|p| {
+            format!(
+                "{}: {} | {}",
+                p.location,
+                p.message,
+                p.hint.clone().unwrap_or_default()
+            )
+        })
         .collect();
     let joined = all.join("\n");
-    assert!(joined.contains("d.csv:3:1: this row has 1 field, the header has 2"), "{joined}");
+    assert!(
+        joined.contains("d.csv:3:1: this row has 1 field, the header has 2"),
+        "{joined}"
+    );
     std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n").unwrap();
     let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
-    let joined = format!("{:?}", e.problems.iter().map(|p| (&p.message, &p.hint)).collect::<Vec<_>>());
+    let joined = format!(
+        "{:?}",
+        e.problems
+            .iter()
+            .map(|p| (&p.message, &p.hint))
+            .collect::<Vec<_>>()
+    );
     assert!(joined.contains("`${row.olld}` names no column"), "{joined}");
     assert!(joined.contains("did you mean ${row.old}?"), "{joined}");
     std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n/a,/x\n").unwrap();
     let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
-    let joined: Vec<String> = e.problems.iter().map(|p| format!("{}: {}", p.location, p.message)).collect();
+    let joined: Vec<String> = e
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.location, p.message))
+        .collect();
     assert!(
-        joined.iter().any(|l| l.contains("d.csv:3:1: row 2: duplicate key \"/a\" (first in row 1)")),
+        joined
+            .iter()
+            .any(|l| l.contains("d.csv:3:1: row 2: duplicate key \"/a\" (first in row 1)")),
         "{joined:?}"
     );
     // Outside a template, `${row.…}` is an error too.
     let text = "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://x${row.old}\"\n";
-    assert!(problems(text).join("\n").contains("outside a for_each item"));
+    assert!(
+        problems(text)
+            .join("\n")
+            .contains("outside a for_each item")
+    );
 }
