@@ -12,7 +12,7 @@ use preflight_core::{Catalog, Checklist, CoreError, Plan, Verdict};
 use preflight_report::{Format, Report};
 use preflight_runner::{CancellationToken, Event};
 
-use crate::args::{BaselineArgs, LimitArgs, RecordArgs};
+use crate::args::{BaselineArgs, LimitArgs, RecordArgs, ShardArgs};
 use crate::{CliError, Exit, PlanArgs, registry};
 
 /// The demo checklist, shipped in `config/demo.toml`.
@@ -40,6 +40,8 @@ pub struct RunArgs {
     no_progress: bool,
     #[command(flatten)]
     record: RecordArgs,
+    #[command(flatten)]
+    shard: ShardArgs,
     #[command(flatten)]
     baseline: BaselineArgs,
 }
@@ -124,14 +126,18 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
     if targets.is_empty() {
         targets.push((Format::Human, None));
     }
+    let shard = args.shard.shard()?;
     let catalog = registry::catalog();
-    let (_, plan) = load_and_plan(
+    let (_, mut plan) = load_and_plan(
         &file,
         &args.plan,
         timeout,
         args.limits.concurrency,
         &catalog,
     )?;
+    if let Some(s) = shard {
+        preflight_core::plan::shard(&mut plan, s.index, s.count);
+    }
     let machine_stdout = targets
         .iter()
         .any(|(f, out)| out.is_none() && *f != Format::Human);
@@ -143,12 +149,42 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         machine_stdout,
     )?;
     let progress = !args.no_progress && std::io::stderr().is_terminal();
-    let (mut report, interrupted) = sweep(plan, catalog, progress)?;
-    report.checklist_hash = Some(post.checklist_hash().to_string());
-    report.tags = args.plan.tags.clone();
-    // HTML pages show the run's id, trend and diff: written once history has the run.
-    let (pages, others): (Vec<_>, Vec<_>) =
-        targets.into_iter().partition(|(f, _)| *f == Format::Html);
+    let json_targets: Vec<Option<PathBuf>> = targets
+        .iter()
+        .filter(|(f, _)| *f == Format::Json)
+        .map(|(_, o)| o.clone())
+        .collect();
+    let keep_facts = targets.iter().any(|(f, _)| *f == Format::Html);
+    let hash = post.checklist_hash().to_string();
+    let tags = args.plan.tags.clone();
+    let batch = args.shard.batch.clone();
+    let decorate = |r: &mut Report| {
+        r.checklist_hash = Some(hash.clone());
+        r.tags = tags.clone();
+        r.batch = batch.clone();
+        r.shard = shard;
+    };
+    let streamed = crate::stream::sweep(
+        plan,
+        catalog,
+        progress,
+        json_targets.len(),
+        keep_facts,
+        post.recording(),
+        &decorate,
+    )?;
+    let mut report = streamed.report;
+    let interrupted = report.interrupted;
+    post.streamed(streamed.recorded, interrupted);
+    // JSON was rendered while the run went; the other formats now; HTML pages show
+    // the run's id, trend and diff: written once history has the run.
+    for (json, out) in streamed.json.into_iter().zip(json_targets) {
+        write_with(out.as_deref(), |w| json.finish(&report, w))?;
+    }
+    let (pages, others): (Vec<_>, Vec<_>) = targets
+        .into_iter()
+        .filter(|(f, _)| *f != Format::Json)
+        .partition(|(f, _)| *f == Format::Html);
     emit(&report, &others)?;
     let exit = if interrupted || report.verdict != Verdict::Go {
         Exit::NoGo
@@ -165,6 +201,29 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         }
     }
     result
+}
+
+/// Writes to the file `out` (or stdout) through `write`.
+fn write_with(
+    out: Option<&Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    let shown = out.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    let fail = |e: std::io::Error| CliError::Internal(format!("failed to write {shown}: {e}"));
+    match out {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(fail)?;
+            let mut w = std::io::BufWriter::new(f);
+            write(&mut w).map_err(fail)?;
+            std::io::Write::flush(&mut w).map_err(fail)
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            write(&mut w).map_err(fail)?;
+            std::io::Write::flush(&mut w).map_err(fail)
+        }
+    }
 }
 
 /// Writes the report in every requested format.
@@ -201,12 +260,8 @@ pub fn for_stdout(report: &Report, fmt: Format) -> String {
     }
 }
 
-/// Runs a plan on a fresh runtime with Ctrl-C handling and an optional progress bar.
-pub fn sweep(plan: Plan, catalog: Catalog, progress: bool) -> Result<(Report, bool), CliError> {
-    let rt = crate::runtime()?;
-    Ok(rt.block_on(sweep_async(plan, catalog, progress)))
-}
-
+/// Runs a plan with Ctrl-C handling and an optional progress bar (the demo: its
+/// report is small and whole).
 async fn sweep_async(plan: Plan, catalog: Catalog, progress: bool) -> (Report, bool) {
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();

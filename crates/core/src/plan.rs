@@ -134,6 +134,86 @@ pub struct Plan {
     /// `[notify]` resolved, or why it could not be (a missing env var). Its URLs are
     /// in the redactor.
     pub notify: Option<Result<crate::notify::ResolvedNotify, String>>,
+    /// After [`shard`]: each item's index in the plan before it was sharded (its
+    /// place in the whole sweep, which merging the shards restores).
+    pub positions: Option<Vec<usize>>,
+}
+
+/// The share of `count` a unit of items goes to: a stable hash (FNV-1a, 64 bits) of
+/// its key, so every shard process, on any machine, splits the same way.
+pub fn shard_of(key: &str, count: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(count.max(1))) as u32 + 1
+}
+
+/// Keeps share `index` of `count` of the plan's items (`--shard K/N`). Items go in
+/// units that stay together: an item and everything it `needs` (transitively, and
+/// what needs it), and all the items of one `for_each` template. A unit's key is its
+/// template's id, or the id of its first item; [`shard_of`] that key picks the share.
+pub fn shard(plan: &mut Plan, index: u32, count: u32) {
+    let n = plan.items.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    fn union(p: &mut [usize], a: usize, b: usize) {
+        let (ra, rb) = (find(p, a), find(p, b));
+        // The lower index is the root: the unit's first item.
+        if ra < rb {
+            p[rb] = ra;
+        } else if rb < ra {
+            p[ra] = rb;
+        }
+    }
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    for (i, it) in plan.items.iter().enumerate() {
+        for &d in &it.needs {
+            union(&mut parent, i, d);
+        }
+        if let Some(t) = it.item.template() {
+            match first_of.get(t) {
+                Some(&f) => union(&mut parent, i, f),
+                None => {
+                    first_of.insert(t, i);
+                }
+            }
+        }
+    }
+    let mut share: HashMap<usize, u32> = HashMap::new();
+    let mut keep = Vec::with_capacity(n / count.max(1) as usize + 1);
+    for i in 0..n {
+        let root = find(&mut parent, i);
+        let s = *share.entry(root).or_insert_with(|| {
+            let first = &plan.items[root].item;
+            shard_of(first.template().unwrap_or(&first.id), count)
+        });
+        if s == index {
+            keep.push(i);
+        }
+    }
+    let new_index: HashMap<usize, usize> = keep.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let total = n;
+    let old = std::mem::take(&mut plan.items);
+    let mut old: Vec<Option<PlannedItem>> = old.into_iter().map(Some).collect();
+    for &i in &keep {
+        if let Some(mut p) = old[i].take() {
+            p.needs = p.needs.iter().filter_map(|d| new_index.get(d).copied()).collect();
+            plan.items.push(p);
+        }
+    }
+    plan.notes.push(format!(
+        "shard {index}/{count}: {} of the {total} selected items (the rest run in the other shards)",
+        keep.len()
+    ));
+    plan.positions = Some(keep);
 }
 
 /// Parses `k=v` from `--var`.
@@ -590,5 +670,6 @@ pub fn plan(
         redactor: resolver.redactor,
         unset_env: resolver.unset,
         notify,
+        positions: None,
     })
 }

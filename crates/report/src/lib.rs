@@ -17,6 +17,7 @@ mod junit;
 mod markdown;
 pub mod notification;
 mod prometheus;
+mod stream;
 mod watch;
 
 pub use diff::{render_diff_human, render_diff_json};
@@ -25,8 +26,9 @@ pub use html::{HtmlContext, render_html};
 pub use human::{Styling, render_human, render_human_styled};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
-pub use preflight_model::{Attested, ItemReport, Report};
+pub use preflight_model::{Attested, ItemReport, Report, Shard};
 pub use prometheus::{escape_label, render_prometheus};
+pub use stream::JsonStream;
 pub use watch::render_transitions;
 
 /// Report formats.
