@@ -16,6 +16,7 @@ mod mail;
 mod ops_probes;
 mod postgres;
 mod postlaunch;
+mod sweeps;
 mod terminal;
 mod tls;
 mod web;

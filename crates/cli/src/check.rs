@@ -44,8 +44,42 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         "pass_score {}%, concurrency {}, per_host {}, default timeout {:?}\n\n",
         plan.pass_score, plan.concurrency, plan.per_host, checklist.timeout
     ));
+    if !checklist.templates.is_empty() {
+        out.push_str("templates (for_each):\n");
+        for t in &checklist.templates {
+            let selected = plan
+                .items
+                .iter()
+                .filter(|p| p.item.template() == Some(t.id.as_str()))
+                .count();
+            out.push_str(&format!(
+                "  {:<32} {} items from {} (columns {}; key {}){}\n",
+                format!("{}[…]", t.id),
+                t.rows,
+                t.source,
+                t.columns.join(", "),
+                t.columns[t.key],
+                if selected == t.rows {
+                    String::new()
+                } else {
+                    format!(", {selected} selected")
+                }
+            ));
+        }
+        out.push('\n');
+    }
+    let mut last_template: Option<&str> = None;
     for p in &plan.items {
         let i = &p.item;
+        // A template's items are one line: the first, as `ID[…]`.
+        if let Some(t) = i.template() {
+            if last_template == Some(t) {
+                continue;
+            }
+            last_template = Some(t);
+        } else {
+            last_template = None;
+        }
         let what = match &*i.check {
             Check::Manual => match &p.attestation {
                 Some(Standing::Valid(a)) => format!("manual: attested by {} at {}", a.by, a.at),
@@ -65,9 +99,13 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
                     .join(" && ")
             ),
         };
+        let shown = match i.template() {
+            Some(t) => format!("{t}[…]"),
+            None => i.id.clone(),
+        };
         out.push_str(&format!(
             "  {:<32} {:<9} {}\n",
-            i.id,
+            shown,
             i.severity.as_str(),
             plan.redactor.text(&what)
         ));

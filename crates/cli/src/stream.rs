@@ -169,7 +169,14 @@ pub fn sweep(
             }
         };
         let p2 = plan.clone();
-        let opts = RunOptions::for_plan(&plan);
+        let mut opts = RunOptions::for_plan(&plan);
+        // Tests shrink the reorder buffer to see results spill to disk and come back.
+        if let Some(n) = std::env::var("PREFLIGHT_REORDER_MEMORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            opts.reorder_memory = n;
+        }
         preflight_runner::run_streaming(plan.clone(), catalog, events, cancel, opts, |i, o| {
             let item = ItemReport::of(&p2, &p2.items[i], o);
             for j in &mut json {
