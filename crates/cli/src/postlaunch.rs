@@ -86,6 +86,11 @@ impl PostRun {
         })
     }
 
+    /// Whether the diff or the notification read the run's items.
+    pub fn wants_items(&self) -> bool {
+        self.baseline.is_some() || self.notify.is_some()
+    }
+
     /// How `run` records the run while it goes: `None` with `--no-history`.
     pub fn recording(&self) -> Option<crate::stream::Recording> {
         (!self.record.no_history).then(|| crate::stream::Recording {
@@ -105,9 +110,7 @@ impl PostRun {
                 self.streamed = Some(Ok(id));
             }
             Some(Err(_)) if interrupted => {
-                self.streamed = Some(Err(HistoryError::NothingToCompare(
-                    "interrupted".into(),
-                )));
+                self.streamed = Some(Err(HistoryError::NothingToCompare("interrupted".into())));
             }
             Some(Err(e)) => self.streamed = Some(Err(e)),
             None => {}

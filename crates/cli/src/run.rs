@@ -154,7 +154,14 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         .filter(|(f, _)| *f == Format::Json)
         .map(|(_, o)| o.clone())
         .collect();
-    let keep_facts = targets.iter().any(|(f, _)| *f == Format::Html);
+    // What stays in memory of each item once it is written.
+    let retain = if targets.iter().any(|(f, _)| *f == Format::Html) {
+        crate::stream::Retain::Full
+    } else if targets.iter().all(|(f, _)| *f == Format::Json) && !post.wants_items() {
+        crate::stream::Retain::Nothing
+    } else {
+        crate::stream::Retain::Slim
+    };
     let hash = post.checklist_hash().to_string();
     let tags = args.plan.tags.clone();
     let batch = args.shard.batch.clone();
@@ -169,7 +176,7 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         catalog,
         progress,
         json_targets.len(),
-        keep_facts,
+        retain,
         post.recording(),
         &decorate,
     )?;
@@ -178,9 +185,11 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
     post.streamed(streamed.recorded, interrupted);
     // JSON was rendered while the run went; the other formats now; HTML pages show
     // the run's id, trend and diff: written once history has the run.
+    let items = std::mem::take(&mut report.items);
     for (json, out) in streamed.json.into_iter().zip(json_targets) {
         write_with(out.as_deref(), |w| json.finish(&report, w))?;
     }
+    report.items = items;
     let (pages, others): (Vec<_>, Vec<_>) = targets
         .into_iter()
         .filter(|(f, _)| *f != Format::Json)

@@ -31,9 +31,22 @@ pub struct Recording {
     pub redactor: Redactor,
 }
 
+/// What of each item stays in memory once it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retain {
+    /// Nothing: only JSON reports (already written), no diff, no notification; the
+    /// verdict comes from a running tally.
+    Nothing,
+    /// A slim copy (no facts but `latency_ms`, no expectation results), for the
+    /// other formats, the diff and the notification.
+    Slim,
+    /// Everything (the HTML page shows facts).
+    Full,
+}
+
 /// What a streamed run leaves.
 pub struct Streamed {
-    /// The report: every item, slim unless `keep_facts`.
+    /// The report: its items as [`Retain`] says.
     pub report: Report,
     /// The JSON reports, rendered; write them with `finish`.
     pub json: Vec<JsonStream>,
@@ -84,10 +97,10 @@ fn record(rx: Receiver<Msg>, rec: Recording, head: Report) -> Result<i64, Histor
                     }
                     chunk.push((pos, item));
                     if chunk.len() >= CHUNK {
-                        if let Err(e) = store.append(id, &chunk, &rec.redactor).await {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        if let Err(e) = store.append(id, full, &rec.redactor).await {
                             failed = Some(e);
                         }
-                        chunk.clear();
                     }
                 }
                 Msg::Finish(head) => {
@@ -96,7 +109,7 @@ fn record(rx: Receiver<Msg>, rec: Recording, head: Report) -> Result<i64, Histor
                         return Err(e);
                     }
                     if !chunk.is_empty() {
-                        store.append(id, &chunk, &rec.redactor).await?;
+                        store.append(id, chunk, &rec.redactor).await?;
                     }
                     store.finish(id, &head, &rec.hash, &rec.redactor).await?;
                     return Ok(id);
@@ -123,7 +136,7 @@ pub fn sweep(
     catalog: Catalog,
     progress: bool,
     json_outputs: usize,
-    keep_facts: bool,
+    retain: Retain,
     recording: Option<Recording>,
     decorate: &dyn Fn(&mut Report),
 ) -> Result<Streamed, CliError> {
@@ -151,7 +164,8 @@ pub fn sweep(
     let rt = crate::runtime()?;
     let cancel = CancellationToken::new();
     let bar = progress_bar(progress, plan.items.len());
-    let mut items: Vec<ItemReport> = Vec::with_capacity(plan.items.len());
+    let mut items: Vec<ItemReport> = Vec::new();
+    let mut tally = preflight_core::verdict::Tally::default();
     let mut json_error: Option<std::io::Error> = None;
     let positions = plan.positions.clone();
     let end = rt.block_on(async {
@@ -184,12 +198,16 @@ pub fn sweep(
                     json_error.get_or_insert(e);
                 }
             }
-            let kept = if keep_facts { item.clone() } else { slim(&item) };
+            tally.add(&item.id, p2.items[i].item.severity, item.status);
+            match retain {
+                Retain::Nothing => {}
+                Retain::Slim => items.push(slim(&item)),
+                Retain::Full => items.push(item.clone()),
+            }
             if let Some((tx, _)) = &writer {
                 let pos = positions.as_ref().map_or(i, |p| p[i]);
                 let _ = tx.send(Msg::Item(pos, item));
             }
-            items.push(kept);
         })
         .await
     });
@@ -200,6 +218,13 @@ pub fn sweep(
         )));
     }
     let mut report = Report::of_items(&plan, end.started_at, end.duration, end.interrupted, items);
+    if retain == Retain::Nothing {
+        let s = tally.summary(plan.pass_score);
+        report.verdict = s.verdict;
+        report.score = s.score;
+        report.counts = s.counts;
+        report.failing_critical = s.failing_critical;
+    }
     decorate(&mut report);
     let recorded = writer.map(|(tx, handle)| {
         let msg = if end.interrupted {

@@ -205,7 +205,11 @@ pub fn shard(plan: &mut Plan, index: u32, count: u32) {
     let mut old: Vec<Option<PlannedItem>> = old.into_iter().map(Some).collect();
     for &i in &keep {
         if let Some(mut p) = old[i].take() {
-            p.needs = p.needs.iter().filter_map(|d| new_index.get(d).copied()).collect();
+            p.needs = p
+                .needs
+                .iter()
+                .filter_map(|d| new_index.get(d).copied())
+                .collect();
             plan.items.push(p);
         }
     }

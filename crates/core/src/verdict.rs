@@ -246,38 +246,60 @@ pub fn summarize<'a>(
     items: impl IntoIterator<Item = (&'a str, Severity, Status)>,
     pass_score: u8,
 ) -> Summary {
-    let mut counts = Counts::default();
-    let (mut scored, mut passed) = (0usize, 0usize);
-    let mut failing_critical = Vec::new();
+    let mut t = Tally::default();
     for (id, sev, status) in items {
+        t.add(id, sev, status);
+    }
+    t.summary(pass_score)
+}
+
+/// [`summarize`] one item at a time: what a run streaming its results keeps (the
+/// counts, and the ids of the critical items that did not pass).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    counts: Counts,
+    scored: usize,
+    passed: usize,
+    failing_critical: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one item.
+    pub fn add(&mut self, id: &str, sev: Severity, status: Status) {
         match status {
-            Status::Pass => counts.pass += 1,
-            Status::Fail => counts.fail += 1,
-            Status::Error => counts.error += 1,
-            Status::Skip => counts.skip += 1,
-            Status::Manual => counts.manual += 1,
+            Status::Pass => self.counts.pass += 1,
+            Status::Fail => self.counts.fail += 1,
+            Status::Error => self.counts.error += 1,
+            Status::Skip => self.counts.skip += 1,
+            Status::Manual => self.counts.manual += 1,
         }
         if sev != Severity::Advisory {
-            scored += 1;
+            self.scored += 1;
             if status == Status::Pass {
-                passed += 1;
+                self.passed += 1;
             }
         }
         if sev == Severity::Critical && status != Status::Pass {
-            failing_critical.push(id.to_string());
+            self.failing_critical.push(id.to_string());
         }
     }
-    let score = (passed * 100).checked_div(scored).map_or(100, |s| s as u8);
-    let verdict = if failing_critical.is_empty() && score >= pass_score {
-        Verdict::Go
-    } else {
-        Verdict::NoGo
-    };
-    Summary {
-        verdict,
-        score,
-        counts,
-        failing_critical,
+
+    /// The verdict, score and counts so far.
+    pub fn summary(&self, pass_score: u8) -> Summary {
+        let score = (self.passed * 100)
+            .checked_div(self.scored)
+            .map_or(100, |s| s as u8);
+        let verdict = if self.failing_critical.is_empty() && score >= pass_score {
+            Verdict::Go
+        } else {
+            Verdict::NoGo
+        };
+        Summary {
+            verdict,
+            score,
+            counts: self.counts,
+            failing_critical: self.failing_critical.clone(),
+        }
     }
 }
 

@@ -173,12 +173,12 @@ impl Store {
     pub async fn append(
         &mut self,
         id: i64,
-        items: &[(usize, ItemReport)],
+        items: Vec<(usize, ItemReport)>,
         redactor: &Redactor,
     ) -> Result<(), HistoryError> {
         let rows: Vec<record::ItemRow> = items
-            .iter()
-            .map(|(pos, it)| record::item_row(*pos as i64, it, redactor))
+            .into_iter()
+            .map(|(pos, it)| record::item_row(pos as i64, it, redactor))
             .collect();
         match &mut self.backend {
             Backend::Sqlite(s) => s.append(id, &rows),

@@ -63,7 +63,7 @@ pub(crate) fn split(report: &Report, checklist_hash: &str, redactor: &Redactor) 
         .items
         .iter()
         .enumerate()
-        .map(|(i, it)| item_row(i as i64, it, redactor))
+        .map(|(i, it)| item_row(i as i64, it.clone(), redactor))
         .collect();
     row
 }
@@ -78,7 +78,8 @@ pub(crate) fn head(report: &Report, checklist_hash: &str, redactor: &Redactor) -
     // The row's id is the run id; a report loaded from another store keeps none.
     header.remove("run_id");
     header.remove("items");
-    let header = redactor.json(&Value::Object(header));
+    let mut header = Value::Object(header);
+    redactor.mask_json(&mut header);
     RunRow {
         batch: report.batch.clone(),
         shard: report
@@ -99,8 +100,11 @@ pub(crate) fn head(report: &Report, checklist_hash: &str, redactor: &Redactor) -
 
 /// One item's row at `position` (its place in the whole checklist), redacted and
 /// capped.
-pub(crate) fn item_row(position: i64, it: &ItemReport, redactor: &Redactor) -> ItemRow {
-    let mut detail = match serde_json::to_value(it) {
+pub(crate) fn item_row(position: i64, mut it: ItemReport, redactor: &Redactor) -> ItemRow {
+    // The columns come out first, so the rest serializes without copying the facts.
+    let facts = it.facts.take();
+    let reason = it.reason.take();
+    let mut detail = match serde_json::to_value(&it) {
         Ok(Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
@@ -109,13 +113,20 @@ pub(crate) fn item_row(position: i64, it: &ItemReport, redactor: &Redactor) -> I
     }
     ItemRow {
         position,
-        item_id: it.id.clone(),
         status: it.status.as_str().to_string(),
-        reason: it.reason.as_ref().map(|r| cap_text(&redactor.text(r))),
+        item_id: it.id,
+        reason: reason.as_ref().map(|r| cap_text(&redactor.text(r))),
         duration_ms: it.duration_ms as i64,
         attempts: i64::from(it.attempts),
-        facts: it.facts.as_ref().map(|f| cap_facts(redactor.json(f))),
-        detail: redactor.json(&Value::Object(detail)),
+        facts: facts.map(|mut f| {
+            redactor.mask_json(&mut f);
+            cap_facts(f)
+        }),
+        detail: {
+            let mut d = Value::Object(detail);
+            redactor.mask_json(&mut d);
+            d
+        },
     }
 }
 

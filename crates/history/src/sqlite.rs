@@ -552,7 +552,7 @@ mod tests {
         let items: Vec<(usize, preflight_model::ItemReport)> =
             at.iter().copied().zip(r.items.iter().cloned()).collect();
         for chunk in items.chunks(3) {
-            store.append(id, chunk, &red).await.unwrap();
+            store.append(id, chunk.to_vec(), &red).await.unwrap();
         }
         if finish {
             store.finish(id, &head, "sha256:x", &red).await.unwrap();

@@ -80,11 +80,17 @@ mod tests {
         }
         let mut out = Vec::new();
         s.finish(&r, &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), crate::render(&r, crate::Format::Json));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            crate::render(&r, crate::Format::Json)
+        );
         let mut empty = r.clone();
         empty.items.clear();
         let mut out = Vec::new();
         JsonStream::new().unwrap().finish(&empty, &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), crate::render(&empty, crate::Format::Json));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            crate::render(&empty, crate::Format::Json)
+        );
     }
 }

@@ -315,7 +315,9 @@ fn cancelled() -> Outcome {
 
 fn redact(r: &Redactor, mut o: Outcome) -> Outcome {
     o.reason = o.reason.map(|t| r.text(&t));
-    o.facts = o.facts.map(|f| r.json(&f));
+    if let Some(f) = &mut o.facts {
+        r.mask_json(f);
+    }
     for e in &mut o.expectations {
         e.expr = r.text(&e.expr);
     }

@@ -181,7 +181,7 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node, dir: &Path) -> Option<Loaded
 
     // A template's rows first: its options and expectations read their columns.
     let rows = match entry("for_each") {
-        Some((k, v)) if !bad.iter().any(|b| b == "for_each") => {
+        Some((_, v)) if !bad.iter().any(|b| b == "for_each") => {
             if let Some((ck, _)) = entry("capture") {
                 l.problem(
                     ck.span.clone(),
@@ -191,7 +191,6 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node, dir: &Path) -> Option<Loaded
                     Some("capture in an item of its own, which the template needs".into()),
                 );
             }
-            let _ = k;
             let rows = foreach::load(l, it, &shown, v, dir);
             if rows.is_none() {
                 // Its other keys are still checked, against no columns.
@@ -199,7 +198,13 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node, dir: &Path) -> Option<Loaded
             }
             rows
         }
-        _ => None,
+        // A for_each with a problem: its columns are unknown, so `${row.…}` is not
+        // judged.
+        Some(_) => {
+            l.row_columns = Some(Vec::new());
+            None
+        }
+        None => None,
     };
     if let Some(r) = &rows {
         l.row_columns = Some(r.template.columns.clone());
