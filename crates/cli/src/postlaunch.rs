@@ -166,7 +166,9 @@ impl PostRun {
         mut exit: Exit,
     ) -> Result<Exit, CliError> {
         let no_history = self.record.no_history;
-        let needs_store = !no_history || self.baseline.is_some() || self.notify.is_some();
+        // A run recorded while it went needs the store again only to compare.
+        let needs_store =
+            (!no_history && !self.was_streamed) || self.baseline.is_some() || self.notify.is_some();
         let mode = if no_history {
             Mode::ReadOnly
         } else {

@@ -54,6 +54,10 @@ pub struct Streamed {
     pub recorded: Option<Result<i64, HistoryError>>,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is an item: boxing would add an allocation each"
+)]
 enum Msg {
     Item(usize, ItemReport),
     Finish(Box<Report>),

@@ -69,10 +69,8 @@ impl Redactor {
     /// holds no secret (what a long run does for every item's facts).
     pub fn mask_json(&self, value: &mut Value) {
         match value {
-            Value::String(s) => {
-                if self.secrets.iter().any(|x| s.contains(x.as_str())) {
-                    *s = self.text(s);
-                }
+            Value::String(s) if self.secrets.iter().any(|x| s.contains(x.as_str())) => {
+                *s = self.text(s);
             }
             Value::Array(a) => a.iter_mut().for_each(|v| self.mask_json(v)),
             Value::Object(m) => {
@@ -165,7 +163,18 @@ pub fn mask_source(text: &str) -> String {
 /// Whether a header or field name marks its value as a secret
 /// (`authorization`, `cookie`, `*token*`, `*secret*`, `*key*`, `*password*`).
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+    // Called for every key of every fact: short keys are lowered on the stack.
+    let mut buf = [0u8; 64];
+    let owned;
+    let n: &str = if name.len() <= buf.len() {
+        let b = &mut buf[..name.len()];
+        b.copy_from_slice(name.as_bytes());
+        b.make_ascii_lowercase();
+        std::str::from_utf8(b).unwrap_or(name)
+    } else {
+        owned = name.to_ascii_lowercase();
+        &owned
+    };
     n == "authorization"
         || n == "proxy-authorization"
         || n.contains("cookie")

@@ -122,7 +122,21 @@ pub fn judge_row(
     vars: &serde_json::Map<String, Value>,
     row: Option<&crate::checklist::Row>,
 ) -> (Status, Option<String>, Vec<ExpectationResult>) {
-    let scope = scope_with_row(facts, vars, row);
+    // Only what the expressions read: cloning every fact for each item costs more
+    // than judging it.
+    let read: std::collections::BTreeSet<&str> = expect.iter().flat_map(|e| e.names()).collect();
+    let mut scope = serde_json::Map::new();
+    for name in read {
+        if name == crate::expect::VARS {
+            let mut v = crate::expect::vars_scope(vars);
+            if let (Some(row), Value::Object(m)) = (row, &mut v) {
+                m.insert("row".into(), row.json());
+            }
+            scope.insert(name.to_string(), v);
+        } else if let Some(v) = facts.get(name).or_else(|| vars.get(name)) {
+            scope.insert(name.to_string(), v.clone());
+        }
+    }
     let mut results = Vec::with_capacity(expect.len());
     let mut fails = Vec::new();
     let mut errors = Vec::new();

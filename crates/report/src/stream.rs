@@ -52,7 +52,7 @@ impl JsonStream {
         let Some(at) = text.find(SLOT) else {
             return Err(std::io::Error::other("the report has no items field"));
         };
-        out.write_all(text[..at].as_bytes())?;
+        out.write_all(&text.as_bytes()[..at])?;
         if self.items == 0 {
             out.write_all(SLOT.as_bytes())?;
         } else {
@@ -62,7 +62,7 @@ impl JsonStream {
             std::io::copy(&mut f, out)?;
             out.write_all(b"\n  ]")?;
         }
-        out.write_all(text[at + SLOT.len()..].as_bytes())?;
+        out.write_all(&text.as_bytes()[at + SLOT.len()..])?;
         out.write_all(b"\n")
     }
 }

@@ -92,14 +92,14 @@ impl Reorder {
 
     /// Takes item `index`'s outcome.
     pub fn put(&mut self, index: usize, outcome: Outcome) {
-        if index != self.next && self.in_memory >= self.memory && self.to_disk(index, &outcome) {
+        if index != self.next && self.in_memory >= self.memory && self.spill_out(index, &outcome) {
             return;
         }
         self.in_memory += 1;
         self.waiting.insert(index, Waiting::Memory(outcome));
     }
 
-    fn to_disk(&mut self, index: usize, outcome: &Outcome) -> bool {
+    fn spill_out(&mut self, index: usize, outcome: &Outcome) -> bool {
         if self.spill.is_none() {
             match tempfile::tempfile() {
                 Ok(f) => self.spill = Some(f),

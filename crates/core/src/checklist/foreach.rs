@@ -327,17 +327,17 @@ fn build(
                     "the key goes in the item id {base}[KEY]; pick another column with `key`"
                 )),
             ))
-        } else if let Some(first) = seen.insert(key.clone(), n) {
-            Some((
-                format!(
-                    "row {}: duplicate key \"{key}\" (first in row {})",
-                    n + 1,
-                    first + 1
-                ),
-                Some("keys must be unique: each becomes an item id".into()),
-            ))
         } else {
-            None
+            seen.insert(key.clone(), n).map(|first| {
+                (
+                    format!(
+                        "row {}: duplicate key \"{key}\" (first in row {})",
+                        n + 1,
+                        first + 1
+                    ),
+                    Some("keys must be unique: each becomes an item id".into()),
+                )
+            })
         };
         if let Some((message, hint)) = problem {
             bad = true;
@@ -410,12 +410,12 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
+/// Records with the byte offset where each starts.
+type Records = Vec<(usize, Vec<String>)>;
+
 /// RFC 4180 CSV: a header row, then records of as many fields. Returns the columns
 /// and each record with the byte offset where it starts.
-fn read_csv(
-    text: &str,
-    problems: &mut FileProblems,
-) -> Option<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+fn read_csv(text: &str, problems: &mut FileProblems) -> Option<(Vec<String>, Records)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let bom = problems.text.len() - text.len();
     let mut records = Vec::new();
