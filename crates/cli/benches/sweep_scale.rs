@@ -7,7 +7,8 @@
 //!
 //! Run: `cargo bench -p preflight-cli --bench sweep_scale` (figures go in
 //! docs/performance.md). `SWEEP_SIZES=1000,10000` picks the sizes; `SWEEP_RUNS`
-//! the runs per size (default 3). Peak RSS comes from GNU time (`/usr/bin/time -f
+//! the runs per size (default 3); `SWEEP_FORM=tables` writes one `[[item]]` table
+//! per item instead of a template (how a build without `for_each` is measured). Peak RSS comes from GNU time (`/usr/bin/time -f
 //! %M`, Debian package `time`).
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
@@ -19,7 +20,20 @@ use std::time::{Duration, Instant};
 const IN_FLIGHT: usize = 1024;
 const DELAY_MS: u64 = 100;
 
-fn checklist() -> String {
+fn checklist(n: usize, tables: bool) -> String {
+    if tables {
+        let mut s = format!(
+            "[checklist]\nname = \"sweep bench\"\nconcurrency = {IN_FLIGHT}\nper_host = {IN_FLIGHT}\ntimeout = \"30s\"\n\n[vars]\napi_plain = \"\"\n\n"
+        );
+        for i in 0..n {
+            s.push_str(&format!(
+                "[[item]]\nid = \"health.{i}\"\ntitle = \"health {i}\"\nsection = \"sweep\"\nprobe = \"http\"\n\
+                 url = \"${{api_plain}}/api/health?delay_ms={DELAY_MS}&i={i}\"\n\
+                 expect = [\"status == 200\", \"json.status == 'healthy'\"]\n\n"
+            ));
+        }
+        return s;
+    }
     format!(
         "[checklist]\nname = \"sweep bench\"\nconcurrency = {IN_FLIGHT}\nper_host = {IN_FLIGHT}\ntimeout = \"30s\"\n\n\
          [vars]\napi_plain = \"\"\n\n\
@@ -81,7 +95,8 @@ fn main() {
         let ids: String = (0..n).map(|i| format!("{i}\n")).collect();
         std::fs::write(dir.path().join("ids.txt"), ids).expect("write rows");
         let file = dir.path().join("sweep.toml");
-        std::fs::write(&file, checklist()).expect("write checklist");
+        let tables = std::env::var("SWEEP_FORM").is_ok_and(|f| f == "tables");
+        std::fs::write(&file, checklist(n, tables)).expect("write checklist");
         let var = format!("api_plain={plain}");
         let mut checks = Vec::new();
         for _ in 0..5 {
