@@ -479,3 +479,36 @@ fn streamed_outcomes_come_in_checklist_order_through_a_tiny_buffer_and_a_small_w
     assert!(end.spilled > 0, "results waited on disk");
     assert!(!end.interrupted);
 }
+
+#[test]
+fn a_value_captured_later_is_masked_in_an_item_streamed_before_it() {
+    // `early` finishes first and shows the value `cap` captures 100 ms later: its
+    // outcome waits for the capture before it is handed on, masked.
+    let text = format!(
+        "{}{}",
+        item("early", "echo = \"tok-123-secret\""),
+        item(
+            "cap",
+            "sleep_ms = 100\necho = \"tok-123-secret\"\ncapture = { t = \"echo\" }"
+        )
+    );
+    let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
+    let (plan, rt) = plan_text(&text, &catalog);
+    let mut seen = Vec::new();
+    let opts = RunOptions {
+        reorder_memory: 1,
+        window: 8,
+    };
+    rt.block_on(run_streaming(
+        Arc::new(plan),
+        catalog,
+        |_| {},
+        CancellationToken::new(),
+        opts,
+        |i, o| seen.push((i, o.facts)),
+    ));
+    assert_eq!(seen.len(), 2);
+    for (i, facts) in &seen {
+        assert_eq!(facts.as_ref().expect("facts")["echo"], "****", "item {i}");
+    }
+}
