@@ -152,8 +152,9 @@ pub fn shard_of(key: &str, count: u32) -> u32 {
 
 /// Keeps share `index` of `count` of the plan's items (`--shard K/N`). Items go in
 /// units that stay together: an item and everything it `needs` (transitively, and
-/// what needs it), and all the items of one `for_each` template. A unit's key is its
-/// template's id, or the id of its first item; [`shard_of`] that key picks the share.
+/// what needs it), and all the items of one `for_each` template (unless it says
+/// `spread = true`). A unit's key is its template's id, or the id of its first item;
+/// [`shard_of`] that key picks the share.
 pub fn shard(plan: &mut Plan, index: u32, count: u32) {
     let n = plan.items.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -178,7 +179,8 @@ pub fn shard(plan: &mut Plan, index: u32, count: u32) {
         for &d in &it.needs {
             union(&mut parent, i, d);
         }
-        if let Some(t) = it.item.template() {
+        if let Some(t) = it.item.row.as_ref().filter(|r| !r.template.spread) {
+            let t = t.template.id.as_str();
             match first_of.get(t) {
                 Some(&f) => union(&mut parent, i, f),
                 None => {
@@ -193,7 +195,11 @@ pub fn shard(plan: &mut Plan, index: u32, count: u32) {
         let root = find(&mut parent, i);
         let s = *share.entry(root).or_insert_with(|| {
             let first = &plan.items[root].item;
-            shard_of(first.template().unwrap_or(&first.id), count)
+            let key = match &first.row {
+                Some(r) if !r.template.spread => r.template.id.as_str(),
+                _ => first.id.as_str(),
+            };
+            shard_of(key, count)
         });
         if s == index {
             keep.push(i);

@@ -210,6 +210,10 @@ pub struct ForEachTable {
     /// blank lines and lines starting with `#` are skipped). Default: `csv` for a
     /// `.csv` file, else `lines`.
     pub format: Option<DataFormat>,
+    /// With `--shard`, spread the rows over the shards (each by its own id) instead
+    /// of keeping the template in one shard; `per_host` then holds per shard.
+    #[serde(default)]
+    pub spread: bool,
 }
 
 /// How a `for_each` file is read.

@@ -74,8 +74,8 @@ pub(super) fn load(
     dir: &Path,
 ) -> Option<Rows> {
     let field = Some("for_each");
-    let (file, key, format) = match &node.value {
-        NodeValue::String(f) => (f.clone(), None, None),
+    let (file, key, format, spread) = match &node.value {
+        NodeValue::String(f) => (f.clone(), None, None, false),
         NodeValue::Array(list) => return inline(l, it, base, node, list),
         NodeValue::Table(t) => {
             let get = |k: &str| t.iter().find(|(key, _)| key.name == k).map(|(_, v)| v);
@@ -84,7 +84,8 @@ pub(super) fn load(
                 return None;
             };
             let format = get("format").and_then(Node::as_str).map(|f| f == "csv");
-            (file.to_string(), get("key").cloned(), format)
+            let spread = get("spread").and_then(Node::as_bool).unwrap_or(false);
+            (file.to_string(), get("key").cloned(), format, spread)
         }
         // The shape check reported it.
         _ => return None,
@@ -169,6 +170,7 @@ pub(super) fn load(
             key: key_index,
             source: file,
             rows: 0,
+            spread,
         },
         rows,
         Some(&mut problems),
@@ -284,6 +286,7 @@ fn inline(
             key: 0,
             source: "inline".into(),
             rows: 0,
+            spread: false,
         },
         rows,
         None,

@@ -160,6 +160,8 @@ pub struct Template {
     pub source: String,
     /// How many items it made.
     pub rows: usize,
+    /// `spread = true`: `--shard` spreads its rows instead of keeping them together.
+    pub spread: bool,
 }
 
 /// One row of a template: its values, in the template's column order.

@@ -327,3 +327,61 @@ fn for_each_problems_point_into_the_data_file() {
             .contains("outside a for_each item")
     );
 }
+
+#[test]
+fn shards_split_every_item_once_keeping_needs_and_templates_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..40).map(|i| format!("h{i}\n")).collect();
+    std::fs::write(dir.path().join("hosts.txt"), &rows).unwrap();
+    let path = dir.path().join("t.toml");
+    let mut text = String::from(
+        "[[item]]\nid = \"login\"\nmanual = true\n\n[[item]]\nid = \"after\"\nmanual = true\nneeds = [\"login\"]\n\n\
+         [[item]]\nid = \"whole\"\nprobe = \"http\"\nurl = \"http://${row.value}/\"\nfor_each = \"hosts.txt\"\n\n\
+         [[item]]\nid = \"spread\"\nprobe = \"http\"\nurl = \"http://${row.value}/\"\nfor_each = { file = \"hosts.txt\", spread = true }\n\n",
+    );
+    for i in 0..30 {
+        text.push_str(&format!("[[item]]\nid = \"m{i}\"\nmanual = true\n\n"));
+    }
+    let c = parse(&path.display().to_string(), &text, &[], &catalog()).expect("valid");
+    let env = |_: &str| None;
+    let req = crate::plan::PlanRequest::with_env(&env);
+    let whole = crate::plan::plan(&c, &catalog(), &req).unwrap();
+    let mut seen = vec![0u32; whole.items.len()];
+    let mut spread_shards = std::collections::BTreeSet::new();
+    for k in 1..=3 {
+        let mut p = crate::plan::plan(&c, &catalog(), &req).unwrap();
+        crate::plan::shard(&mut p, k, 3);
+        let pos = p.positions.clone().unwrap();
+        for (n, &at) in pos.iter().enumerate() {
+            seen[at] += 1;
+            assert_eq!(p.items[n].item.id, whole.items[at].item.id);
+        }
+        let ids: Vec<&str> = p.items.iter().map(|i| i.item.id.as_str()).collect();
+        assert_eq!(
+            ids.contains(&"login"),
+            ids.contains(&"after"),
+            "a needs chain stays together"
+        );
+        if let Some(a) = ids.iter().position(|i| *i == "after") {
+            let l = ids.iter().position(|i| *i == "login").unwrap();
+            assert_eq!(p.items[a].needs, [l], "needs point into the shard");
+        }
+        let whole_rows = ids.iter().filter(|i| i.starts_with("whole[")).count();
+        assert!(
+            whole_rows == 0 || whole_rows == 40,
+            "a template stays in one shard"
+        );
+        if ids.iter().any(|i| i.starts_with("spread[")) {
+            spread_shards.insert(k);
+        }
+    }
+    assert!(
+        seen.iter().all(|&n| n == 1),
+        "every item in exactly one shard"
+    );
+    assert_eq!(spread_shards.len(), 3, "spread = true spreads the rows");
+    assert_eq!(
+        crate::plan::shard_of("whole", 3),
+        crate::plan::shard_of("whole", 3)
+    );
+}
