@@ -227,6 +227,12 @@ pub struct Checklist {
     pub notify: Option<crate::notify::Notify>,
 }
 
+/// Whether item `i` is a later row of the template item `i - 1` comes from: its
+/// template's problems were reported with the first row.
+fn repeats_template(items: &[Item], i: usize) -> bool {
+    i > 0 && items[i].template().is_some() && items[i].template() == items[i - 1].template()
+}
+
 /// Parses and validates checklist text. `extra_vars` are names given with `--var`.
 pub fn parse(
     path: &str,

@@ -319,6 +319,16 @@ fn for_each_problems_point_into_the_data_file() {
             .any(|l| l.contains("d.csv:3:1: row 2: duplicate key \"/a\" (first in row 1)")),
         "{joined:?}"
     );
+    // A template's needs problem is reported once, not once per row.
+    std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n/c,/d\n/e,/f\n").unwrap();
+    let text = "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://x${row.old}\"\nneeds = [\"nope\"]\nfor_each = { file = \"d.csv\" }\n";
+    let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
+    assert_eq!(
+        e.problems.len(),
+        1,
+        "{:?}",
+        e.problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
     // Outside a template, `${row.…}` is an error too.
     let text = "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://x${row.old}\"\n";
     assert!(
