@@ -86,9 +86,14 @@ impl PostRun {
         })
     }
 
-    /// Whether the diff or the notification read the run's items.
-    pub fn wants_items(&self) -> bool {
-        self.baseline.is_some() || self.notify.is_some()
+    /// Whether the run is diffed against a baseline (which reads every item).
+    pub fn compares(&self) -> bool {
+        self.baseline.is_some()
+    }
+
+    /// Whether the run's outcome is sent (the message names failing items).
+    pub fn notifies(&self) -> bool {
+        self.notify.is_some()
     }
 
     /// How `run` records the run while it goes: `None` with `--no-history`.

@@ -154,13 +154,20 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         .filter(|(f, _)| *f == Format::Json)
         .map(|(_, o)| o.clone())
         .collect();
-    // What stays in memory of each item once it is written.
-    let retain = if targets.iter().any(|(f, _)| *f == Format::Html) {
-        crate::stream::Retain::Full
-    } else if targets.iter().all(|(f, _)| *f == Format::Json) && !post.wants_items() {
+    // What stays in memory of each item once it is written: JUnit, Prometheus and
+    // the diff list every item; human, Markdown, HTML and the notification summarise
+    // templates; JSON is written already.
+    let facts = targets.iter().any(|(f, _)| *f == Format::Html);
+    let retain = if post.compares()
+        || targets
+            .iter()
+            .any(|(f, _)| matches!(f, Format::Junit | Format::Prometheus))
+    {
+        crate::stream::Retain::Every { facts }
+    } else if targets.iter().all(|(f, _)| *f == Format::Json) && !post.notifies() {
         crate::stream::Retain::Nothing
     } else {
-        crate::stream::Retain::Slim
+        crate::stream::Retain::Summarised { facts }
     };
     let hash = post.checklist_hash().to_string();
     let tags = args.plan.tags.clone();

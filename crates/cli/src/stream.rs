@@ -37,11 +37,18 @@ pub enum Retain {
     /// Nothing: only JSON reports (already written), no diff, no notification; the
     /// verdict comes from a running tally.
     Nothing,
-    /// A slim copy (no facts but `latency_ms`, no expectation results), for the
-    /// other formats, the diff and the notification.
-    Slim,
-    /// Everything (the HTML page shows facts).
-    Full,
+    /// What the summarising reports (human, Markdown, HTML) and the notification
+    /// show: every item but the passed ones of a template after its first, which
+    /// are only counted.
+    Summarised {
+        /// Keep the facts (HTML shows them).
+        facts: bool,
+    },
+    /// Every item (JUnit, Prometheus and the diff list them all).
+    Every {
+        /// Keep the facts (HTML shows them).
+        facts: bool,
+    },
 }
 
 /// What a streamed run leaves.
@@ -170,6 +177,7 @@ pub fn sweep(
     let bar = progress_bar(progress, plan.items.len());
     let mut items: Vec<ItemReport> = Vec::new();
     let mut tally = preflight_core::verdict::Tally::default();
+    let mut hidden: std::collections::BTreeMap<String, usize> = Default::default();
     let mut json_error: Option<std::io::Error> = None;
     let positions = plan.positions.clone();
     let end = rt.block_on(async {
@@ -203,10 +211,28 @@ pub fn sweep(
                 }
             }
             tally.add(&item.id, p2.items[i].item.severity, item.status);
+            let keep =
+                |item: &ItemReport, facts: bool| if facts { item.clone() } else { slim(item) };
             match retain {
                 Retain::Nothing => {}
-                Retain::Slim => items.push(slim(&item)),
-                Retain::Full => items.push(item.clone()),
+                Retain::Every { facts } => items.push(keep(&item, facts)),
+                Retain::Summarised { facts } => match &item.template {
+                    Some(t)
+                        if item.status == preflight_core::Status::Pass
+                            && items
+                                .last()
+                                .is_some_and(|l: &ItemReport| l.template.as_ref() == Some(t)) =>
+                    {
+                        *hidden.entry(t.clone()).or_insert(0) += 1;
+                    }
+                    Some(t)
+                        if item.status == preflight_core::Status::Pass
+                            && hidden.contains_key(t) =>
+                    {
+                        *hidden.entry(t.clone()).or_insert(0) += 1;
+                    }
+                    _ => items.push(keep(&item, facts)),
+                },
             }
             if let Some((tx, _)) = &writer {
                 let pos = positions.as_ref().map_or(i, |p| p[i]);
@@ -222,12 +248,13 @@ pub fn sweep(
         )));
     }
     let mut report = Report::of_items(&plan, end.started_at, end.duration, end.interrupted, items);
-    if retain == Retain::Nothing {
+    if !matches!(retain, Retain::Every { .. }) {
         let s = tally.summary(plan.pass_score);
         report.verdict = s.verdict;
         report.score = s.score;
         report.counts = s.counts;
         report.failing_critical = s.failing_critical;
+        report.hidden_passes = hidden;
     }
     decorate(&mut report);
     let recorded = writer.map(|(tx, handle)| {

@@ -166,5 +166,6 @@ fn empty(batch: &str) -> Report {
         run_id: None,
         batch: Some(batch.to_string()),
         shard: None,
+        hidden_passes: Default::default(),
     }
 }

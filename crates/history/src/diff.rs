@@ -121,6 +121,7 @@ mod tests {
             run_id: None,
             batch: None,
             shard: None,
+            hidden_passes: Default::default(),
         }
     }
 

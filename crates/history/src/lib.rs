@@ -323,6 +323,7 @@ pub(crate) mod fixture {
             run_id: None,
             batch: None,
             shard: None,
+            hidden_passes: Default::default(),
         }
     }
 }

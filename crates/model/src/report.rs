@@ -138,6 +138,24 @@ pub struct Report {
     /// `--shard K/N`: which share of the items the run ran.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shard: Option<Shard>,
+    /// Items of a `for_each` template that passed and are not in `items` (by
+    /// template id): a streamed run keeps only what the summarising reports (human,
+    /// Markdown, HTML) show, a template's first item and the ones that did not
+    /// pass. `counts` and the verdict include them. Never serialized.
+    #[serde(skip)]
+    pub hidden_passes: std::collections::BTreeMap<String, usize>,
+}
+
+impl Report {
+    /// Passed items of template `id` that are not in `items`.
+    pub fn hidden(&self, id: &str) -> usize {
+        self.hidden_passes.get(id).copied().unwrap_or(0)
+    }
+
+    /// How many items the run had (`items` and the hidden passes).
+    pub fn total(&self) -> usize {
+        self.items.len() + self.hidden_passes.values().sum::<usize>()
+    }
 }
 
 /// `--shard K/N`: share K (1-based) of N.
@@ -250,6 +268,7 @@ impl Report {
             run_id: None,
             batch: None,
             shard: None,
+            hidden_passes: Default::default(),
         };
         r.judge();
         r

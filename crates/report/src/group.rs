@@ -43,16 +43,24 @@ const ORDER: [Status; 5] = [
     Status::Manual,
 ];
 
-/// `39,998 pass, 2 fail`: the non-zero counts of `items`.
-pub(crate) fn summary(items: &[&ItemReport]) -> String {
+/// `40,000 items: 39,998 pass, 2 fail`: how many `items` (and `hidden` passed ones
+/// the report does not hold) and their non-zero counts.
+pub(crate) fn summary(items: &[&ItemReport], hidden: usize) -> String {
     let parts: Vec<String> = ORDER
         .iter()
         .filter_map(|s| {
-            let n = items.iter().filter(|i| i.status == *s).count();
+            let mut n = items.iter().filter(|i| i.status == *s).count();
+            if *s == Status::Pass {
+                n += hidden;
+            }
             (n > 0).then(|| format!("{} {}", thousands(n), s.as_str()))
         })
         .collect();
-    parts.join(", ")
+    format!(
+        "{} items: {}",
+        thousands(items.len() + hidden),
+        parts.join(", ")
+    )
 }
 
 /// The worst status among `items` (fail, error, manual, skip, then pass).
@@ -125,6 +133,22 @@ mod tests {
         // JSON keeps every item.
         let json = crate::render(&r, crate::Format::Json);
         assert!(json.contains("d699.example") && json.contains("\"template\": \"domains\""));
+        // A streamed run keeps the first item and the failures, and counts the rest.
+        let mut kept = r.clone();
+        kept.items.retain(|i| {
+            i.template.is_none() || i.status != Status::Pass || i.id == "domains[d0.example]"
+        });
+        kept.hidden_passes.insert("domains".into(), 1498);
+        assert_eq!(kept.total(), r.total());
+        for text in [
+            crate::render_human(&kept),
+            crate::render_markdown(&kept),
+            crate::render_html(&kept, &crate::HtmlContext::default()),
+        ] {
+            assert!(text.contains("1,500 items: 1,499 pass, 1 fail"), "{text}");
+        }
+        let html = crate::render_html(&kept, &crate::HtmlContext::default());
+        assert!(html.contains("1500 of 1504 pass"));
     }
 
     #[test]

@@ -88,10 +88,9 @@ pub fn render_human_styled(r: &Report, styling: Styling) -> String {
                 Entry::Template { id, items } => {
                     let worst = crate::group::worst(&items);
                     out.push_str(&format!(
-                        "  {} {id}[…]  {} items: {}\n",
+                        "  {} {id}[…]  {}\n",
                         styling.paint(styling.status(worst), symbol(worst)),
-                        crate::group::thousands(items.len()),
-                        crate::group::summary(&items)
+                        crate::group::summary(&items, r.hidden(id))
                     ));
                     for i in items.iter().filter(|i| i.status != Status::Pass) {
                         item_lines(&mut out, i, styling, "  ");

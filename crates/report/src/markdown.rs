@@ -115,10 +115,9 @@ pub fn render_markdown(r: &Report) -> String {
                         " "
                     };
                     out.push_str(&format!(
-                        "- [{tick}] {} — {} items: {}\n",
+                        "- [{tick}] {} — {}\n",
                         code(&format!("{id}[…]")),
-                        crate::group::thousands(items.len()),
-                        crate::group::summary(&items)
+                        crate::group::summary(&items, r.hidden(id))
                     ));
                     for i in items.iter().filter(|i| i.status != Status::Pass) {
                         out.push_str("  ");

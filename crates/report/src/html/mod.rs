@@ -150,7 +150,7 @@ fn page(r: &Report, ctx: &HtmlContext) -> Page {
                 .copied()
                 .collect();
             let group: Vec<&ItemReport> = run.iter().map(|(_, x)| *x).collect();
-            rows.push(ItemView::template(at, t, &group));
+            rows.push(ItemView::template(at, t, &group, r.hidden(t)));
             rows.extend(
                 run.iter()
                     .filter(|(_, x)| x.status != preflight_core::Status::Pass)
@@ -163,7 +163,9 @@ fn page(r: &Report, ctx: &HtmlContext) -> Page {
         let mut s = SectionView::new(sections.len(), name, first);
         s.items.extend(rows);
         let all: Vec<&ItemReport> = members.iter().map(|(_, i)| *i).collect();
-        s.summarize(&all);
+        let mut templates: Vec<&str> = all.iter().filter_map(|i| i.template.as_deref()).collect();
+        templates.dedup();
+        s.summarize(&all, templates.iter().map(|t| r.hidden(t)).sum());
         sections.push(s);
     }
     let checklist = view::clean(&r.checklist);
@@ -211,7 +213,7 @@ fn page(r: &Report, ctx: &HtmlContext) -> Page {
         score: r.score,
         pass_score: r.pass_score,
         score_bar: view::ScoreBar::new(r.score, r.pass_score),
-        total: r.items.len(),
+        total: r.total(),
         counts,
         interrupted: r.interrupted,
         blockers,

@@ -229,8 +229,9 @@ impl ItemView {
         }
     }
 
-    /// The row of template `id` standing for `items` (the first at `index`).
-    pub fn template(index: usize, id: &str, items: &[&ItemReport]) -> ItemView {
+    /// The row of template `id` standing for `items` (the first at `index`) and
+    /// `hidden` passed ones the report does not hold.
+    pub fn template(index: usize, id: &str, items: &[&ItemReport], hidden: usize) -> ItemView {
         let mut v = ItemView::new(index, items[0]);
         v.id = clean(&format!("{id}[…]"));
         v.title = String::new();
@@ -242,11 +243,7 @@ impl ItemView {
         v.failed.clear();
         v.attested = None;
         v.expired = None;
-        v.group = Some(format!(
-            "{} items: {}",
-            crate::group::thousands(items.len()),
-            crate::group::summary(items)
-        ));
+        v.group = Some(crate::group::summary(items, hidden));
         v
     }
 
@@ -289,10 +286,11 @@ impl SectionView {
         }
     }
 
-    /// Counts what passed and what did not among the section's items.
-    pub fn summarize(&mut self, items: &[&ItemReport]) {
-        self.total = items.len();
-        self.passed = items.iter().filter(|i| i.status == Status::Pass).count();
+    /// Counts what passed and what did not among the section's items (and `hidden`
+    /// passed ones the report does not hold).
+    pub fn summarize(&mut self, items: &[&ItemReport], hidden: usize) {
+        self.total = items.len() + hidden;
+        self.passed = items.iter().filter(|i| i.status == Status::Pass).count() + hidden;
         self.problems = items
             .iter()
             .filter(|i| matches!(i.status, Status::Fail | Status::Error))
@@ -417,7 +415,7 @@ pub(crate) fn meta(r: &Report) -> Vec<MetaRow> {
             "items",
             format!(
                 "{} ({} critical)",
-                r.items.len(),
+                r.total(),
                 r.items.iter().filter(|i| i.severity == "critical").count()
             ),
             false,
