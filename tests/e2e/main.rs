@@ -18,6 +18,7 @@ mod networks;
 mod ops_probes;
 mod postgres;
 mod postlaunch;
+mod sweeps;
 mod terminal;
 mod tls;
 mod web;

@@ -70,6 +70,46 @@ pub struct RecordArgs {
     pub store: StoreArgs,
 }
 
+/// Sharding a run over several processes or machines, and tagging it.
+#[derive(Args, Clone, Default)]
+pub struct ShardArgs {
+    /// Run share K of N of the items (1-based; by a stable hash of the id, a `needs`
+    /// chain and a for_each template stay in one shard), e.g. 2/3.
+    #[arg(long, value_name = "K/N", env = "PREFLIGHT_SHARD")]
+    pub shard: Option<String>,
+    /// Run share JOB_COMPLETION_INDEX + 1 of N (a Kubernetes Indexed Job's pod).
+    #[arg(long, value_name = "N", conflicts_with = "shard")]
+    pub shard_of: Option<u32>,
+    /// Tag the run with a batch id: `preflight verdict --batch ID` merges the runs of a batch.
+    #[arg(long, value_name = "ID", env = "PREFLIGHT_BATCH")]
+    pub batch: Option<String>,
+}
+
+impl ShardArgs {
+    /// `--shard K/N`, or the Indexed Job's share with `--shard-of N`.
+    pub fn shard(&self) -> Result<Option<preflight_report::Shard>, CliError> {
+        if let Some(n) = self.shard_of {
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                CliError::Usage(
+                    "--shard-of needs JOB_COMPLETION_INDEX (set in the pods of a Kubernetes Indexed Job)"
+                        .into(),
+                )
+            })?;
+            let k: u32 = index.trim().parse().map_err(|_| {
+                CliError::Usage(format!("JOB_COMPLETION_INDEX \"{index}\" is not a number"))
+            })?;
+            return format!("{}/{n}", k + 1)
+                .parse()
+                .map(Some)
+                .map_err(CliError::Usage);
+        }
+        self.shard
+            .as_deref()
+            .map(|s| s.parse().map_err(CliError::Usage))
+            .transpose()
+    }
+}
+
 /// Comparing a run with a stored one.
 #[derive(Args, Clone)]
 pub struct BaselineArgs {

@@ -47,9 +47,43 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
     ));
     // Proxy and trust, before the items that use them (issue #19).
     out.insert_str(out.len() - 1, &crate::egress::summary(&plan));
+    if !checklist.templates.is_empty() {
+        out.push_str("templates (for_each):\n");
+        for t in &checklist.templates {
+            let selected = plan
+                .items
+                .iter()
+                .filter(|p| p.item.template() == Some(t.id.as_str()))
+                .count();
+            out.push_str(&format!(
+                "  {:<32} {} items from {} (columns {}; key {}){}\n",
+                line(&format!("{}[…]", t.id)),
+                t.rows,
+                line(&t.source.to_string()),
+                line(&t.columns.join(", ")),
+                line(&t.columns[t.key]),
+                if selected == t.rows {
+                    String::new()
+                } else {
+                    format!(", {selected} selected")
+                }
+            ));
+        }
+        out.push('\n');
+    }
+    let mut last_template: Option<&str> = None;
     for p in &plan.items {
         let i = &p.item;
-        let what = match &i.check {
+        // A template's items are one line: the first, as `ID[…]`.
+        if let Some(t) = i.template() {
+            if last_template == Some(t) {
+                continue;
+            }
+            last_template = Some(t);
+        } else {
+            last_template = None;
+        }
+        let what = match &*i.check {
             Check::Manual => match &p.attestation {
                 Some(Standing::Valid(a)) => format!("manual: attested by {} at {}", a.by, a.at),
                 Some(Standing::Expired(a)) => format!(
@@ -68,9 +102,13 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
                     .join(" && ")
             ),
         };
+        let shown = match i.template() {
+            Some(t) => format!("{t}[…]"),
+            None => i.id.clone(),
+        };
         out.push_str(&format!(
             "  {:<32} {:<9} {}\n",
-            line(&i.id),
+            line(&shown),
             i.severity.as_str(),
             line(&plan.redactor.text(&what))
         ));
@@ -84,7 +122,7 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
         if !i.tags.is_empty() {
             extra.push(format!("tags {}", i.tags.join(", ")));
         }
-        if let Check::Probe { probe, expect, .. } = &i.check {
+        if let Check::Probe { probe, expect, .. } = &*i.check {
             let facts: Vec<&str> = catalog
                 .get(probe)
                 .map(|e| e.facts().iter().map(|f| f.name).collect())
@@ -114,7 +152,7 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, CliError> {
             let refs: Vec<String> = i.reads_captures.iter().map(ToString::to_string).collect();
             extra.push(format!("reads {}", refs.join(", ")));
         }
-        if let Err(reason) = &p.options {
+        if let Err(reason) = &*p.options {
             extra.push(format!("will error: {}", plan.redactor.text(reason)));
         }
         if !extra.is_empty() {

@@ -44,7 +44,7 @@ pub fn summary(plan: &Plan) -> String {
 /// parts (empty for items that open no such connection).
 pub fn item_line(plan: &Plan, catalog: &Catalog, p: &PlannedItem) -> Option<String> {
     let probe = p.item.probe()?;
-    let options = p.options.as_ref().ok()?;
+    let options = p.options.as_ref().as_ref().ok()?;
     let egress: Egress = catalog.get(probe)?.egress(options)?;
     let mut parts = Vec::new();
     let mut proxied = false;

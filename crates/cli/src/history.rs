@@ -42,7 +42,11 @@ pub struct HistoryArgs {
 #[derive(Args)]
 pub struct ShowArgs {
     /// Run id (see `preflight history`), or `last`.
-    run: String,
+    #[arg(required_unless_present = "batch")]
+    run: Option<String>,
+    /// Show a batch instead: the runs of `run --batch ID` merged (see `preflight verdict`).
+    #[arg(long, value_name = "ID", conflicts_with = "run")]
+    batch: Option<String>,
     /// Checklist whose store to read (default ./preflight.toml).
     #[arg(long = "checklist", value_name = "FILE")]
     file: Option<PathBuf>,
@@ -56,8 +60,34 @@ pub struct ShowArgs {
     baseline: Option<String>,
 }
 
+/// `preflight verdict --batch ID`.
+#[derive(Args)]
+pub struct VerdictArgs {
+    /// The batch: the id its runs were given with `run --batch ID`.
+    #[arg(long, value_name = "ID")]
+    batch: String,
+    /// How many shards the batch must have (default: the shard count its newest run
+    /// was started with).
+    #[arg(long, value_name = "N")]
+    shards: Option<u32>,
+    /// Wait up to this long (e.g. 30m) while a shard is missing or still running.
+    #[arg(long, value_name = "DURATION")]
+    wait: Option<String>,
+    /// Checklist whose store to read (default ./preflight.toml).
+    #[arg(long = "checklist", value_name = "FILE")]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Report format: human, json, markdown, junit, prometheus or html.
+    #[arg(long, default_value = "human")]
+    format: String,
+}
+
 #[derive(Args)]
 pub struct DiffArgs {
+    /// Compare two batches (`--batch A --batch B`: e.g. the same sweep from two regions).
+    #[arg(long = "batch", value_name = "ID", num_args = 1, conflicts_with_all = ["run_a", "run_b", "baseline"])]
+    batches: Vec<String>,
     /// Older run id (default: the run before RUN_B, or the --baseline run).
     run_a: Option<i64>,
     /// Newer run id (default: the latest run).
@@ -124,6 +154,8 @@ pub fn history_command(args: HistoryArgs) -> Result<Exit, CliError> {
         phase: args.phase.clone(),
         before: None,
         limit: Some(args.limit),
+        batch: None,
+        include_running: true,
     };
     let loc = location(&file, args.store.store.as_deref());
     let runs = crate::runtime()?.block_on(async {
@@ -147,7 +179,16 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
     };
     let file = default_checklist(args.file.as_ref());
     let loc = location(&file, args.store.store.as_deref());
-    let wanted = match args.run.as_str() {
+    if let Some(batch) = &args.batch {
+        let merged = crate::runtime()?.block_on(async {
+            let store = Store::open(&loc, Mode::ReadOnly).await?;
+            store.merged(batch, None, wants_facts(format)).await
+        })?;
+        print_merged(&merged.report, format)?;
+        return Ok(Exit::Go);
+    }
+    let run = args.run.clone().unwrap_or_default();
+    let wanted = match run.as_str() {
         "last" | "latest" => None,
         s => match s.parse::<i64>() {
             Ok(id) => Some(id),
@@ -183,8 +224,119 @@ pub fn show_command(args: ShowArgs) -> Result<Exit, CliError> {
     Ok(Exit::Go)
 }
 
+/// Only JSON and HTML show facts: the other formats load a batch without them.
+fn wants_facts(f: Format) -> bool {
+    matches!(f, Format::Json | Format::Html)
+}
+
+fn print_merged(report: &preflight_report::Report, format: Format) -> Result<(), CliError> {
+    match format {
+        Format::Html => crate::output::stdout(&preflight_report::render_html(
+            report,
+            &preflight_report::HtmlContext::default(),
+        )),
+        other => crate::output::stdout(&crate::run::for_stdout(report, other)),
+    }
+}
+
+/// `preflight verdict --batch ID [--shards N]`: the shards' runs merged into one
+/// report and one GO / NO-GO (exit 0 / 1). A shard missing or still running is
+/// NO-GO, named in the report.
+pub fn verdict_command(args: VerdictArgs) -> Result<Exit, CliError> {
+    let format: Format = args.format.parse().map_err(CliError::Usage)?;
+    let wait = args
+        .wait
+        .as_deref()
+        .map(|w| crate::args::positive_duration("wait", w))
+        .transpose()?;
+    if args.shards == Some(0) {
+        return Err(CliError::Usage("--shards must be at least 1".into()));
+    }
+    let file = default_checklist(args.file.as_ref());
+    let loc = location(&file, args.store.store.as_deref());
+    let merged = crate::runtime()?.block_on(async {
+        let deadline = wait.map(|w| std::time::Instant::now() + w);
+        loop {
+            let store = Store::open(&loc, Mode::ReadOnly).await?;
+            let m = store
+                .merged(&args.batch, args.shards, wants_facts(format))
+                .await?;
+            let waiting = deadline.is_some_and(|d| std::time::Instant::now() < d);
+            if m.problems.is_empty() || !waiting {
+                return Ok::<_, HistoryError>(m);
+            }
+            drop(store);
+            crate::output::say!(
+                "verdict: waiting for batch {}: {}",
+                args.batch,
+                m.problems.join("; ")
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    })?;
+    for p in &merged.problems {
+        crate::output::say!("verdict: {p}");
+    }
+    print_merged(&merged.report, format)?;
+    Ok(if merged.report.verdict == preflight_core::Verdict::Go {
+        Exit::Go
+    } else {
+        Exit::NoGo
+    })
+}
+
+/// `preflight diff --batch A --batch B`: two batches, merged, compared.
+fn diff_batches(args: &DiffArgs) -> Result<Exit, CliError> {
+    let format = diff_format(&args.format)?;
+    let threshold: LatencyThreshold = args.latency_threshold.parse().map_err(CliError::Usage)?;
+    let [a, b] = args.batches.as_slice() else {
+        return Err(CliError::Usage(
+            "diff --batch takes two batches: --batch A --batch B".into(),
+        ));
+    };
+    let file = default_checklist(args.file.as_ref());
+    let loc = location(&file, args.store.store.as_deref());
+    let (ma, mb) = crate::runtime()?.block_on(async {
+        let store = Store::open(&loc, Mode::ReadOnly).await?;
+        let ma = store.merged(a, None, true).await?;
+        let mb = store.merged(b, None, true).await?;
+        Ok::<_, HistoryError>((ma, mb))
+    })?;
+    for (id, m) in [(a, &ma), (b, &mb)] {
+        for p in &m.problems {
+            crate::output::say!("diff: batch {id}: {p}");
+        }
+    }
+    let d = preflight_history::diff((&ma.report, None), (&mb.report, None), threshold);
+    match format {
+        DiffFormat::Json => crate::output::stdout(&preflight_report::render_diff_json(&d))?,
+        DiffFormat::Human => crate::output::stdout(&format!(
+            "batch {} → batch {}\n{}",
+            preflight_core::sanitize::line(a),
+            preflight_core::sanitize::line(b),
+            preflight_report::render_diff_human(&d)
+        ))?,
+        DiffFormat::Html => {
+            let ctx = preflight_report::HtmlContext {
+                diff: Some(d.clone()),
+                diff_first: true,
+                ..preflight_report::HtmlContext::default()
+            };
+            crate::output::stdout(&preflight_report::render_html(&mb.report, &ctx))?;
+        }
+    }
+    Ok(if d.has_regression() {
+        Exit::NoGo
+    } else {
+        Exit::Go
+    })
+}
+
 /// `preflight diff`.
 pub fn diff_command(args: DiffArgs) -> Result<Exit, CliError> {
+    if !args.batches.is_empty() {
+        return diff_batches(&args);
+    }
     let format = diff_format(&args.format)?;
     let threshold: LatencyThreshold = args.latency_threshold.parse().map_err(CliError::Usage)?;
     let baseline = args

@@ -17,11 +17,18 @@ mod output;
 mod page;
 mod postlaunch;
 mod run;
+mod stream;
 mod terminal;
 mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// mimalloc instead of the system allocator: a sweep allocates and frees small
+/// objects on every thread, where glibc's malloc spends about half the CPU of a
+/// 100,000-item run (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Args, Parser, Subcommand};
 use preflight_cli::registry;
@@ -63,8 +70,10 @@ enum Command {
     History(history::HistoryArgs),
     /// Re-render a stored run in any report format.
     Show(history::ShowArgs),
-    /// What changed between two stored runs; exit 1 on a regression.
+    /// What changed between two stored runs (or batches); exit 1 on a regression.
     Diff(history::DiffArgs),
+    /// Merge the shards of a batch (`run --batch ID --shard K/N`) into one report and one GO / NO-GO.
+    Verdict(history::VerdictArgs),
     /// Run a checklist repeatedly, record every run, print only what changed.
     Watch(watch::WatchArgs),
     /// Start the local testbed and sweep it with the demo checklist.
@@ -113,6 +122,7 @@ fn main() -> ExitCode {
         Command::History(args) => history::history_command(args),
         Command::Show(args) => history::show_command(args),
         Command::Diff(args) => history::diff_command(args),
+        Command::Verdict(args) => history::verdict_command(args),
         Command::Watch(args) => watch::watch_command(args),
         Command::Demo(args) => run::demo_command(&args.format),
         Command::Explain(args) => explain::explain_command(args),

@@ -24,11 +24,19 @@ pub fn stdout(text: &str) -> Result<(), CliError> {
 
 /// [`stdout`] for bytes (completion scripts, the man page).
 pub fn stdout_bytes(bytes: &[u8]) -> Result<(), CliError> {
+    stdout_with(|out| out.write_all(bytes))
+}
+
+/// Lets `write` write to a buffered stdout (a report streamed from a temp file),
+/// then flushes it; errors as [`stdout`].
+pub fn stdout_with(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::BrokenPipe => {
             STDOUT_CLOSED.store(true, Ordering::Relaxed);

@@ -40,6 +40,10 @@ pub struct PostRun {
     quiet: bool,
     /// The id the run was recorded as, once [`PostRun::finish`] has recorded it.
     recorded: Option<i64>,
+    /// The run was recorded while it went ([`PostRun::streamed`]): its outcome.
+    streamed: Option<Result<i64, HistoryError>>,
+    /// Whether the run was recorded (or tried to be) while it went.
+    was_streamed: bool,
 }
 
 impl PostRun {
@@ -80,7 +84,45 @@ impl PostRun {
             diff_to_stderr,
             quiet: false,
             recorded: None,
+            streamed: None,
+            was_streamed: false,
         })
+    }
+
+    /// Whether the run is diffed against a baseline (which reads every item).
+    pub fn compares(&self) -> bool {
+        self.baseline.is_some()
+    }
+
+    /// Whether the run's outcome is sent (the message names failing items).
+    pub fn notifies(&self) -> bool {
+        self.notify.is_some()
+    }
+
+    /// How `run` records the run while it goes: `None` with `--no-history`.
+    pub fn recording(&self) -> Option<crate::stream::Recording> {
+        (!self.record.no_history).then(|| crate::stream::Recording {
+            location: self.location.clone(),
+            hash: self.hash.clone(),
+            redactor: self.redactor.clone(),
+        })
+    }
+
+    /// What recording while the run went came to; [`PostRun::finish`] then does not
+    /// record it again.
+    pub fn streamed(&mut self, outcome: Option<Result<i64, HistoryError>>, interrupted: bool) {
+        self.was_streamed = outcome.is_some();
+        match outcome {
+            Some(Ok(id)) => {
+                self.recorded = Some(id);
+                self.streamed = Some(Ok(id));
+            }
+            Some(Err(_)) if interrupted => {
+                self.streamed = Some(Err(HistoryError::NothingToCompare("interrupted".into())));
+            }
+            Some(Err(e)) => self.streamed = Some(Err(e)),
+            None => {}
+        }
     }
 
     /// Does not announce each recorded run on stderr.
@@ -132,7 +174,9 @@ impl PostRun {
         mut exit: Exit,
     ) -> Result<Exit, CliError> {
         let no_history = self.record.no_history;
-        let needs_store = !no_history || self.baseline.is_some() || self.notify.is_some();
+        // A run recorded while it went needs the store again only to compare.
+        let needs_store =
+            (!no_history && !self.was_streamed) || self.baseline.is_some() || self.notify.is_some();
         let mode = if no_history {
             Mode::ReadOnly
         } else {
@@ -158,13 +202,23 @@ impl PostRun {
             environment: Some(report.environment.clone()),
             ..Filter::default()
         };
-        // The previous run, for `on = "change"` and `--baseline last`.
+        // The previous run, for `on = "change"` and `--baseline last` (before this
+        // one, when it was recorded while it went).
+        let filter = Filter {
+            before: self.recorded,
+            ..filter
+        };
+        let wanted = self.notify.is_some() || self.baseline == Some(Baseline::Last);
         let previous = match &store {
-            Some(s) => match s.latest(&filter).await {
-                Ok(Some(p)) => s.report(p.id).await.ok().map(|r| (p.id, r)),
+            Some(s) if wanted => match s.latest(&filter).await {
+                Ok(Some(p)) => s
+                    .report_at(p.id, self.baseline == Some(Baseline::Last))
+                    .await
+                    .ok()
+                    .map(|(r, _)| (p.id, r)),
                 _ => None,
             },
-            None => None,
+            _ => None,
         };
         let baseline = match (&self.baseline, &store) {
             (Some(b), Some(s)) => match s.baseline(b, &filter, previous.as_ref()).await {
@@ -177,7 +231,26 @@ impl PostRun {
             _ => None,
         };
         let mut run_id = None;
-        if let Some(s) = store.as_mut().filter(|_| !no_history) {
+        match self.streamed.take() {
+            Some(Ok(id)) => {
+                run_id = Some(id);
+                if !self.quiet {
+                    say!("history: recorded as run {id} in {}", self.location);
+                }
+            }
+            Some(Err(_)) if interrupted => {
+                say!("history: the run was interrupted; it was not recorded");
+            }
+            Some(Err(e)) => {
+                say!("history: this run was not recorded");
+                failed.get_or_insert(e);
+            }
+            None => {}
+        }
+        if let Some(s) = store
+            .as_mut()
+            .filter(|_| !no_history && run_id.is_none() && self.recording_pending())
+        {
             if interrupted {
                 say!("history: the run was interrupted; it was not recorded");
             } else {
@@ -233,6 +306,11 @@ impl PostRun {
             (None, Some(e)) => Err(e),
             (None, None) => Ok(exit),
         }
+    }
+
+    /// Whether [`PostRun::finish`] still has to record the run (it was not streamed).
+    fn recording_pending(&self) -> bool {
+        self.recorded.is_none() && !self.was_streamed
     }
 
     fn print_diff(&self, d: &Diff) -> Result<(), CliError> {

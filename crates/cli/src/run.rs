@@ -13,7 +13,7 @@ use preflight_core::{Catalog, Checklist, CoreError, Plan, Verdict};
 use preflight_report::{Format, Report};
 use preflight_runner::{CancellationToken, Event};
 
-use crate::args::{BaselineArgs, LimitArgs, RecordArgs};
+use crate::args::{BaselineArgs, LimitArgs, RecordArgs, ShardArgs};
 use crate::{CliError, Exit, PlanArgs, registry};
 
 /// The demo checklist, shipped in `config/demo.toml`.
@@ -41,6 +41,8 @@ pub struct RunArgs {
     no_progress: bool,
     #[command(flatten)]
     record: RecordArgs,
+    #[command(flatten)]
+    shard: ShardArgs,
     #[command(flatten)]
     baseline: BaselineArgs,
 }
@@ -127,14 +129,18 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
     if targets.is_empty() {
         targets.push((Format::Human, None));
     }
+    let shard = args.shard.shard()?;
     let catalog = registry::catalog();
-    let (_, plan) = load_and_plan(
+    let (_, mut plan) = load_and_plan(
         &file,
         &args.plan,
         timeout,
         args.limits.concurrency,
         &catalog,
     )?;
+    if let Some(s) = shard {
+        preflight_core::plan::shard(&mut plan, s.index, s.count);
+    }
     let machine_stdout = targets
         .iter()
         .any(|(f, out)| out.is_none() && *f != Format::Human);
@@ -146,12 +152,58 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         machine_stdout,
     )?;
     let progress = !args.no_progress && std::io::stderr().is_terminal();
-    let (mut report, interrupted) = sweep(plan, catalog, progress)?;
-    report.checklist_hash = Some(post.checklist_hash().to_string());
-    report.tags = args.plan.tags.clone();
-    // HTML pages show the run's id, trend and diff: written once history has the run.
-    let (pages, others): (Vec<_>, Vec<_>) =
-        targets.into_iter().partition(|(f, _)| *f == Format::Html);
+    let json_targets: Vec<Option<PathBuf>> = targets
+        .iter()
+        .filter(|(f, _)| *f == Format::Json)
+        .map(|(_, o)| o.clone())
+        .collect();
+    // What stays in memory of each item once it is written: JUnit, Prometheus and
+    // the diff list every item; human, Markdown, HTML and the notification summarise
+    // templates; JSON is written already.
+    let facts = targets.iter().any(|(f, _)| *f == Format::Html);
+    let retain = if post.compares()
+        || targets
+            .iter()
+            .any(|(f, _)| matches!(f, Format::Junit | Format::Prometheus))
+    {
+        crate::stream::Retain::Every { facts }
+    } else if targets.iter().all(|(f, _)| *f == Format::Json) && !post.notifies() {
+        crate::stream::Retain::Nothing
+    } else {
+        crate::stream::Retain::Summarised { facts }
+    };
+    let hash = post.checklist_hash().to_string();
+    let tags = args.plan.tags.clone();
+    let batch = args.shard.batch.clone();
+    let decorate = |r: &mut Report| {
+        r.checklist_hash = Some(hash.clone());
+        r.tags = tags.clone();
+        r.batch = batch.clone();
+        r.shard = shard;
+    };
+    let streamed = crate::stream::sweep(
+        plan,
+        catalog,
+        progress,
+        json_targets.len(),
+        retain,
+        post.recording(),
+        &decorate,
+    )?;
+    let mut report = streamed.report;
+    let interrupted = report.interrupted;
+    post.streamed(streamed.recorded, interrupted);
+    // JSON was rendered while the run went; the other formats now; HTML pages show
+    // the run's id, trend and diff: written once history has the run.
+    let items = std::mem::take(&mut report.items);
+    for (json, out) in streamed.json.into_iter().zip(json_targets) {
+        write_with(out.as_deref(), |w| json.finish(&report, w))?;
+    }
+    report.items = items;
+    let (pages, others): (Vec<_>, Vec<_>) = targets
+        .into_iter()
+        .filter(|(f, _)| *f != Format::Json)
+        .partition(|(f, _)| *f == Format::Html);
     emit(&report, &others)?;
     let exit = if interrupted || report.verdict != Verdict::Go {
         Exit::NoGo
@@ -168,6 +220,22 @@ pub fn run_command(args: RunArgs) -> Result<Exit, CliError> {
         }
     }
     result
+}
+
+/// Writes to the file `out` (or stdout) through `write`.
+fn write_with(
+    out: Option<&Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    let Some(path) = out else {
+        return crate::output::stdout_with(write);
+    };
+    let fail =
+        |e: std::io::Error| CliError::Internal(format!("failed to write {}: {e}", path.display()));
+    let f = std::fs::File::create(path).map_err(fail)?;
+    let mut w = std::io::BufWriter::new(f);
+    write(&mut w).map_err(fail)?;
+    std::io::Write::flush(&mut w).map_err(fail)
 }
 
 /// Writes the report in every requested format.
@@ -201,12 +269,8 @@ pub fn for_stdout(report: &Report, fmt: Format) -> String {
     }
 }
 
-/// Runs a plan on a fresh runtime with Ctrl-C handling and an optional progress bar.
-pub fn sweep(plan: Plan, catalog: Catalog, progress: bool) -> Result<(Report, bool), CliError> {
-    let rt = crate::runtime()?;
-    Ok(rt.block_on(sweep_async(plan, catalog, progress)))
-}
-
+/// Runs a plan with Ctrl-C handling and an optional progress bar (the demo: its
+/// report is small and whole).
 async fn sweep_async(plan: Plan, catalog: Catalog, progress: bool) -> (Report, bool) {
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();

@@ -177,7 +177,7 @@ pub fn refuse(checklist: &crate::Checklist, id: &str) -> Option<String> {
                 .unwrap_or_default();
             Some(format!("no item \"{id}\" in {}{hint}", checklist.path))
         }
-        Some(i) => match &i.check {
+        Some(i) => match &*i.check {
             Check::Manual => None,
             Check::Probe { probe, .. } => Some(format!(
                 "item \"{id}\" is checked by the {probe} probe; only manual items can be attested"
@@ -190,7 +190,7 @@ pub fn refuse(checklist: &crate::Checklist, id: &str) -> Option<String> {
 /// not in the plan, or that are not manual, are ignored.
 pub fn apply(plan: &mut Plan, log: &AttestLog, now: SystemTime) {
     for p in &mut plan.items {
-        if matches!(p.item.check, Check::Manual) {
+        if matches!(*p.item.check, Check::Manual) {
             p.attestation = log.standing(&p.item.id, now);
         }
     }

@@ -40,6 +40,33 @@ pub struct ProblemReport {
     pub hint: Option<String>,
 }
 
+impl ProblemReport {
+    /// A problem in another file than the checklist (a `for_each` data file), at the
+    /// byte range `span` of its `text`.
+    pub fn in_file(
+        path: &str,
+        text: Arc<String>,
+        span: Range<usize>,
+        message: String,
+        hint: Option<String>,
+    ) -> ProblemReport {
+        let (line, col) = line_col(&text, span.start);
+        let start = span.start.min(text.len().saturating_sub(1));
+        let len = span
+            .end
+            .saturating_sub(span.start)
+            .max(1)
+            .min(text.len().saturating_sub(start).max(1));
+        ProblemReport {
+            location: format!("{path}:{line}:{col}"),
+            message,
+            src: NamedSource::new(path, text),
+            span: (start, len).into(),
+            hint,
+        }
+    }
+}
+
 /// A checklist that failed validation. Nothing runs.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{path}: invalid checklist ({} problem{}); nothing was run", problems.len(), if problems.len() == 1 { "" } else { "s" })]
@@ -91,6 +118,13 @@ impl InvalidChecklist {
             path: path.to_string(),
             problems,
         }
+    }
+
+    /// Adds problems found in other files (`for_each` data files), after the
+    /// checklist's own.
+    pub fn with(mut self, more: Vec<ProblemReport>) -> InvalidChecklist {
+        self.problems.extend(more);
+        self
     }
 
     /// Plain text: one `file:line:col: message` line per problem with its hint.

@@ -210,7 +210,27 @@ impl Expectation {
         &self.source
     }
 
-    /// Free top-level names the expression reads (facts or vars).
+    /// The same program, shown (in reasons and reports) as `written`: a `for_each`
+    /// expectation is compiled from its rewritten form (`${row.x}` → `vars.row['x']`).
+    pub fn shown_as(mut self, written: &str) -> Expectation {
+        self.source = written.to_string();
+        self
+    }
+
+    /// The columns read as `vars.row.COLUMN`.
+    pub fn row_reads(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .reads
+            .iter()
+            .filter(|p| p.0[0] == VARS && p.0.get(1).is_some_and(|s| s == "row"))
+            .filter_map(|p| p.0.get(2).map(String::as_str))
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// Free top-level names the expression reads (facts, vars by their bare name, or
+    /// `vars`).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }

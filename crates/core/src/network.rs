@@ -426,9 +426,9 @@ mod tests {
             let p = plan(&c, &catalog(), &PlanRequest::with_env(&env)).expect("plan");
             assert!(p.unset_env.contains("CORP_PROXY"));
             let a = &p.items[0];
-            assert!(matches!(a.item.check, Check::Probe { .. }));
+            assert!(matches!(*a.item.check, Check::Probe { .. }));
             assert_eq!(
-                a.options.as_ref().err().map(String::as_str),
+                a.options.as_ref().as_ref().err().map(String::as_str),
                 Some("[checklist] proxy: environment variable CORP_PROXY is not set")
             );
             assert!(p.items[1].options.is_ok(), "{:?}", p.items[1].options);

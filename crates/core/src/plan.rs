@@ -1,7 +1,7 @@
 //! From a validated checklist to a plan: pick the environment, resolve variables,
 //! select items, interpolate options and collect secrets. Still no network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,20 +60,21 @@ impl<'a> PlanRequest<'a> {
 /// One item ready to run.
 #[derive(Debug, Clone)]
 pub struct PlannedItem {
-    /// The item as validated.
-    pub item: Item,
+    /// The item as validated (shared with the checklist).
+    pub item: Arc<Item>,
     /// Per-attempt timeout.
     pub timeout: Duration,
     /// Interpolated options, or why they could not be resolved (the item errors).
-    pub options: Result<Options, String>,
+    /// The items of a template share them: their `${row.…}` are slots.
+    pub options: Arc<Result<Options, String>>,
     /// Indices (in the plan) of the items this one waits for.
     pub needs: Vec<usize>,
     /// For a manual item: its latest attestation, if any (set by [`crate::attest::apply`]).
     pub attestation: Option<crate::attest::Standing>,
-    /// Option strings that read `${captures.…}`: filled in by [`bind_captures`] when
-    /// the item starts. While any are left, `options` holds them as written and has
-    /// not been converted or checked.
-    pub slots: Vec<CaptureSlot>,
+    /// Option strings that read `${captures.…}` or `${row.…}`: filled in by
+    /// [`bind_captures`] when the item starts. While any are left, `options` holds
+    /// them as written and has not been converted or checked.
+    pub slots: Arc<[CaptureSlot]>,
 }
 
 /// An option string that reads captures, filled in when its item starts.
@@ -81,7 +82,8 @@ pub struct PlannedItem {
 pub struct CaptureSlot {
     /// JSON pointer of the string in the options (`/headers/authorization`).
     pub pointer: String,
-    /// Its pieces, vars and env already resolved: literals and captures only.
+    /// Its pieces, vars and env already resolved: literals, captures and row
+    /// columns only.
     pub segments: Vec<Segment>,
 }
 
@@ -93,6 +95,14 @@ pub enum BindError {
     Missing(CaptureRef),
     /// The filled-in options are not valid for the probe: the item errors.
     Invalid(String),
+}
+
+impl PlannedItem {
+    /// The options as [`bind_captures`] starts from, with `${captures.…}` and
+    /// `${row.…}` still to fill in.
+    pub fn options(&self) -> &Result<Options, String> {
+        &self.options
+    }
 }
 
 /// A run, fully resolved.
@@ -129,6 +139,96 @@ pub struct Plan {
     /// certificate variables: what every probe's [`crate::probe::Context`] carries.
     /// Proxy credentials are in the redactor.
     pub network: Arc<Network>,
+    /// After [`shard`]: each item's index in the plan before it was sharded (its
+    /// place in the whole sweep, which merging the shards restores).
+    pub positions: Option<Vec<usize>>,
+}
+
+/// The share of `count` a unit of items goes to: a stable hash (FNV-1a, 64 bits) of
+/// its key, so every shard process, on any machine, splits the same way.
+pub fn shard_of(key: &str, count: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(count.max(1))) as u32 + 1
+}
+
+/// Keeps share `index` of `count` of the plan's items (`--shard K/N`). Items go in
+/// units that stay together: an item and everything it `needs` (transitively, and
+/// what needs it), and all the items of one `for_each` template (unless it says
+/// `spread = true`). A unit's key is its template's id, or the id of its first item;
+/// [`shard_of`] that key picks the share.
+pub fn shard(plan: &mut Plan, index: u32, count: u32) {
+    let n = plan.items.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    fn union(p: &mut [usize], a: usize, b: usize) {
+        let (ra, rb) = (find(p, a), find(p, b));
+        // The lower index is the root: the unit's first item.
+        if ra < rb {
+            p[rb] = ra;
+        } else if rb < ra {
+            p[ra] = rb;
+        }
+    }
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    for (i, it) in plan.items.iter().enumerate() {
+        for &d in &it.needs {
+            union(&mut parent, i, d);
+        }
+        if let Some(t) = it.item.row.as_ref().filter(|r| !r.template.spread) {
+            let t = t.template.id.as_str();
+            match first_of.get(t) {
+                Some(&f) => union(&mut parent, i, f),
+                None => {
+                    first_of.insert(t, i);
+                }
+            }
+        }
+    }
+    let mut share: HashMap<usize, u32> = HashMap::new();
+    let mut keep = Vec::with_capacity(n / count.max(1) as usize + 1);
+    for i in 0..n {
+        let root = find(&mut parent, i);
+        let s = *share.entry(root).or_insert_with(|| {
+            let first = &plan.items[root].item;
+            let key = match &first.row {
+                Some(r) if !r.template.spread => r.template.id.as_str(),
+                _ => first.id.as_str(),
+            };
+            shard_of(key, count)
+        });
+        if s == index {
+            keep.push(i);
+        }
+    }
+    let new_index: HashMap<usize, usize> = keep.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let total = n;
+    let old = std::mem::take(&mut plan.items);
+    let mut old: Vec<Option<PlannedItem>> = old.into_iter().map(Some).collect();
+    for &i in &keep {
+        if let Some(mut p) = old[i].take() {
+            p.needs = p
+                .needs
+                .iter()
+                .filter_map(|d| new_index.get(d).copied())
+                .collect();
+            plan.items.push(p);
+        }
+    }
+    plan.notes.push(format!(
+        "shard {index}/{count}: {} of the {total} selected items (the rest run in the other shards)",
+        keep.len()
+    ));
+    plan.positions = Some(keep);
 }
 
 /// Parses `k=v` from `--var`.
@@ -196,7 +296,10 @@ impl Resolver<'_> {
         Ok(match v {
             Value::String(s) => {
                 let segs = template::parse(s)?;
-                if !segs.iter().any(|g| matches!(g, Segment::Capture(_))) {
+                if !segs
+                    .iter()
+                    .any(|g| matches!(g, Segment::Capture(_) | Segment::Row(_)))
+                {
                     return self.string(s, &mut Vec::new());
                 }
                 let mut out: Vec<Segment> = Vec::new();
@@ -214,6 +317,12 @@ impl Resolver<'_> {
                                 out.push(Segment::Literal(std::mem::take(&mut lit)));
                             }
                             out.push(Segment::Capture(c));
+                        }
+                        Segment::Row(c) => {
+                            if !lit.is_empty() {
+                                out.push(Segment::Literal(std::mem::take(&mut lit)));
+                            }
+                            out.push(Segment::Row(c));
                         }
                     }
                 }
@@ -276,6 +385,11 @@ impl Resolver<'_> {
                 // `option_value`.
                 Segment::Capture(c) => {
                     return Err(format!("`{c}` can only be read in an item's options"));
+                }
+                Segment::Row(c) => {
+                    return Err(format!(
+                        "`${{row.{c}}}` can only be read in a for_each item's options"
+                    ));
                 }
             }
         }
@@ -357,15 +471,19 @@ pub fn bind_captures(
     lookup: &dyn Fn(&CaptureRef) -> Option<Value>,
     redactor: &mut Redactor,
 ) -> Result<Options, BindError> {
-    let mut m = item.options.clone().map_err(BindError::Invalid)?;
+    let mut m = (*item.options).clone().map_err(BindError::Invalid)?;
     if item.slots.is_empty() {
         return Ok(m);
     }
     let mut root = Value::Object(std::mem::take(&mut m));
-    for slot in &item.slots {
+    let row = item.item.row.as_deref();
+    for slot in item.slots.iter() {
         let value =
-            template::interpolate_captures(&slot.segments, lookup).map_err(|e| match e {
+            template::interpolate_captures(&slot.segments, lookup, row).map_err(|e| match e {
                 CaptureError::Missing(c) => BindError::Missing(c),
+                CaptureError::NoRow(c) => {
+                    BindError::Invalid(format!("`${{row.{c}}}`: this item has no such column"))
+                }
             })?;
         if let Some(at) = root.pointer_mut(&slot.pointer) {
             *at = value;
@@ -433,8 +551,12 @@ pub fn plan(
         }
     }
 
+    // `--only ID` names an item, or a template (all of its items).
+    let only: HashSet<&str> = req.selection.only.iter().map(String::as_str).collect();
     for id in &req.selection.only {
-        if !checklist.items.iter().any(|i| &i.id == id) {
+        let known = checklist.templates.iter().any(|t| &t.id == id)
+            || checklist.items.iter().any(|i| &i.id == id);
+        if !known {
             let hint = suggest(id, checklist.items.iter().map(|i| i.id.as_str()))
                 .map(|s| format!("did you mean \"{s}\"?"))
                 .unwrap_or_else(|| "run `preflight check FILE` to list the ids".into());
@@ -445,7 +567,7 @@ pub fn plan(
         }
     }
     let sel = &req.selection;
-    let selected: Vec<&Item> = checklist
+    let selected: Vec<&Arc<Item>> = checklist
         .items
         .iter()
         .filter(|i| {
@@ -454,7 +576,16 @@ pub fn plan(
                 .is_none_or(|p| i.phases.as_ref().is_none_or(|ps| ps.contains(p)))
         })
         .filter(|i| sel.tags.is_empty() || i.tags.iter().any(|t| sel.tags.contains(t)))
-        .filter(|i| sel.only.is_empty() || sel.only.contains(&i.id))
+        .filter(|i| {
+            only.is_empty()
+                || only.contains(i.id.as_str())
+                || i.template().is_some_and(|t| only.contains(t))
+        })
+        .collect();
+    let position: HashMap<&str, usize> = selected
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (i.id.as_str(), n))
         .collect();
 
     let (network, network_error) = resolve_network(checklist, &mut resolver, req.env);
@@ -463,33 +594,48 @@ pub fn plan(
     let default_timeout = req.timeout.unwrap_or(checklist.timeout);
     let mut notes = Vec::new();
     let mut items = Vec::with_capacity(selected.len());
+    // The items of a template share its resolved options (keyed by its check).
+    type Resolved = (Arc<Result<Options, String>>, Arc<[CaptureSlot]>);
+    let mut shared: HashMap<*const Check, Resolved> = HashMap::new();
     for item in &selected {
         let mut needs = Vec::new();
         for n in &item.needs {
-            match selected.iter().position(|s| &s.id == n) {
-                Some(i) => needs.push(i),
+            match position.get(n.as_str()) {
+                Some(&i) => needs.push(i),
                 None => notes.push(format!(
                     "item \"{}\" needs \"{n}\", which is not in this run: ignored",
                     item.id
                 )),
             }
         }
-        let mut slots = Vec::new();
-        let options =
-            match &item.check {
-                Check::Manual => Ok(Options::new()),
-                Check::Probe { probe, options, .. } => match catalog.get(probe) {
-                    Some(entry) => resolve_options(entry, options, &mut resolver, &mut slots)
-                        .and_then(|m| match &network_error {
-                            // Only items that connect out depend on the network settings.
-                            Some(e) if entry.egress(&m).is_some() => Err(e.clone()),
-                            _ => Ok(m),
-                        }),
-                    None => Err(format!("probe \"{probe}\" is not in this build")),
-                },
-            };
-        for c in &item.reads_captures {
-            if !selected.iter().any(|s| s.id == c.item) {
+        let key = Arc::as_ptr(&item.check);
+        let (options, slots) = match shared.get(&key).filter(|_| item.row.is_some()) {
+            Some(r) => r.clone(),
+            None => {
+                let mut slots = Vec::new();
+                let options = match &*item.check {
+                    Check::Manual => Ok(Options::new()),
+                    Check::Probe { probe, options, .. } => match catalog.get(probe) {
+                        Some(entry) => resolve_options(entry, options, &mut resolver, &mut slots)
+                            .and_then(|m| match &network_error {
+                                // Only items that connect out depend on the network settings.
+                                Some(e) if entry.egress(&m).is_some() => Err(e.clone()),
+                                _ => Ok(m),
+                            }),
+                        None => Err(format!("probe \"{probe}\" is not in this build")),
+                    },
+                };
+                let r: Resolved = (Arc::new(options), slots.into());
+                if item.row.is_some() {
+                    shared.insert(key, r.clone());
+                }
+                r
+            }
+        };
+        let first_of_template = item.row.is_none()
+            || item.template() != items.last().and_then(|p: &PlannedItem| p.item.template());
+        for c in item.reads_captures.iter().filter(|_| first_of_template) {
+            if !position.contains_key(c.item.as_str()) {
                 notes.push(format!(
                     "item \"{}\" reads `{c}`, but \"{}\" is not in this run: it will be skipped",
                     item.id, c.item
@@ -497,7 +643,7 @@ pub fn plan(
             }
         }
         items.push(PlannedItem {
-            item: (*item).clone(),
+            item: Arc::clone(item),
             timeout: item.timeout.unwrap_or(default_timeout),
             options,
             needs,
@@ -558,6 +704,7 @@ pub fn plan(
         unset_env: resolver.unset,
         notify,
         network,
+        positions: None,
     })
 }
 

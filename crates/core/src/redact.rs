@@ -47,6 +47,16 @@ impl Redactor {
         }
     }
 
+    /// How many secrets it knows (it only grows: a changed count means new secrets).
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// Whether it knows no secret.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
     /// Merges another redactor's secrets.
     pub fn extend(&mut self, other: &Redactor) {
         for s in &other.secrets {
@@ -63,6 +73,34 @@ impl Redactor {
             }
         }
         out
+    }
+
+    /// [`Redactor::json`] in place: the same result, without copying a tree that
+    /// holds no secret (what a long run does for every item's facts).
+    pub fn mask_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) if self.secrets.iter().any(|x| s.contains(x.as_str())) => {
+                *s = self.text(s);
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| self.mask_json(v)),
+            Value::Object(m) => {
+                let renamed = m
+                    .keys()
+                    .any(|k| self.secrets.iter().any(|x| k.contains(x.as_str())));
+                if renamed {
+                    *value = self.json(value);
+                    return;
+                }
+                for (k, v) in m.iter_mut() {
+                    if is_secret_name(k) && v.is_string() {
+                        *v = Value::String(MASK.into());
+                    } else {
+                        self.mask_json(v);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// A JSON tree with secrets masked, and values under secret-named keys replaced.
@@ -135,7 +173,18 @@ pub fn mask_source(text: &str) -> String {
 /// Whether a header or field name marks its value as a secret
 /// (`authorization`, `cookie`, `*token*`, `*secret*`, `*key*`, `*password*`).
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+    // Called for every key of every fact: short keys are lowered on the stack.
+    let mut buf = [0u8; 64];
+    let owned;
+    let n: &str = if name.len() <= buf.len() {
+        let b = &mut buf[..name.len()];
+        b.copy_from_slice(name.as_bytes());
+        b.make_ascii_lowercase();
+        std::str::from_utf8(b).unwrap_or(name)
+    } else {
+        owned = name.to_ascii_lowercase();
+        &owned
+    };
     n == "authorization"
         || n == "proxy-authorization"
         || n.contains("cookie")
@@ -193,6 +242,21 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masking_in_place_is_masking_a_copy() {
+        let mut r = Redactor::default();
+        r.add("hunter22");
+        for v in [
+            serde_json::json!({"a": "x hunter22 y", "token": "abc", "n": {"password": 5, "l": ["hunter22", 1]}}),
+            serde_json::json!({"hunter22-key": "v", "b": "c"}),
+            serde_json::json!("plain"),
+        ] {
+            let mut inplace = v.clone();
+            r.mask_json(&mut inplace);
+            assert_eq!(inplace, r.json(&v));
+        }
+    }
     use serde_json::json;
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Segment {
     Env(String),
     /// `${captures.ITEM.NAME}`: a value captured by another item of the same run.
     Capture(CaptureRef),
+    /// `${row.COLUMN}`: a column of the row of a `for_each` item.
+    Row(String),
 }
 
 /// `${captures.ITEM.NAME}`: which item captured the value, and under which name.
@@ -35,6 +37,9 @@ impl std::fmt::Display for CaptureRef {
 
 /// The prefix that makes a placeholder a capture.
 pub const CAPTURES: &str = "captures.";
+
+/// The prefix that makes a placeholder a column of a `for_each` row.
+pub const ROW: &str = "row.";
 
 /// Splits `text` into segments; the error describes a malformed placeholder.
 pub fn parse(text: &str) -> Result<Vec<Segment>, String> {
@@ -65,6 +70,13 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, String> {
                 out.push(Segment::Env(env.to_string()));
             } else if let Some(rest) = name.strip_prefix(CAPTURES) {
                 out.push(Segment::Capture(capture_ref(rest)?));
+            } else if let Some(column) = name.strip_prefix(ROW) {
+                if column.is_empty() || column.contains(['{', '}', '$']) {
+                    return Err(format!(
+                        "`${{{name}}}` names no column: write ${{row.COLUMN}}"
+                    ));
+                }
+                out.push(Segment::Row(column.to_string()));
             } else {
                 if !valid_name(name) {
                     return Err(format!(
@@ -163,14 +175,46 @@ pub enum CaptureError {
     /// No value was captured under this reference (its item did not pass, or is not
     /// in the run): the reading item is skipped.
     Missing(CaptureRef),
+    /// `${row.COLUMN}` outside a row, or a column the row does not have.
+    NoRow(String),
 }
 
-/// Fills segments whose variables are already resolved: literals as written and
-/// captures from `lookup`. A lone capture keeps its value's type (a number stays a
-/// number), as a lone `${var}` does.
+/// `text` with its `${row.COLUMN}` placeholders filled from `row`; other text, and
+/// other placeholders, as written. For titles.
+pub fn fill_row(text: &str, row: &crate::checklist::Row) -> String {
+    if !text.contains("${row.") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(pos) = rest.find("${row.") {
+        out.push_str(&rest[..pos]);
+        let body = &rest[pos + 6..];
+        match body.find('}') {
+            Some(end) => {
+                match row.get(body[..end].trim()) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&rest[pos..pos + 6 + end + 1]),
+                }
+                rest = &body[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[pos..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Fills segments whose variables are already resolved: literals as written,
+/// captures from `lookup` and row columns from `row`. A lone capture keeps its
+/// value's type (a number stays a number), as a lone `${var}` does.
 pub fn interpolate_captures(
     segments: &[Segment],
     lookup: &dyn Fn(&CaptureRef) -> Option<serde_json::Value>,
+    row: Option<&crate::checklist::Row>,
 ) -> Result<serde_json::Value, CaptureError> {
     use serde_json::Value;
     let get = |c: &CaptureRef| lookup(c).ok_or_else(|| CaptureError::Missing(c.clone()));
@@ -181,6 +225,10 @@ pub fn interpolate_captures(
     for seg in segments {
         match seg {
             Segment::Literal(l) => out.push_str(l),
+            Segment::Row(c) => match row.and_then(|r| r.get(c)) {
+                Some(v) => out.push_str(v),
+                None => return Err(CaptureError::NoRow(c.clone())),
+            },
             Segment::Capture(c) => match get(c)? {
                 Value::String(s) => out.push_str(&s),
                 other => out.push_str(&other.to_string()),
@@ -240,13 +288,13 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let segs = parse("${captures.a.n}").unwrap();
-        let got = interpolate_captures(&segs, &|_| Some(serde_json::json!(42))).unwrap();
+        let got = interpolate_captures(&segs, &|_| Some(serde_json::json!(42)), None).unwrap();
         assert_eq!(got, serde_json::json!(42));
         let segs = parse("id=${captures.a.n};").unwrap();
-        let got = interpolate_captures(&segs, &|_| Some(serde_json::json!(42))).unwrap();
+        let got = interpolate_captures(&segs, &|_| Some(serde_json::json!(42)), None).unwrap();
         assert_eq!(got, serde_json::json!("id=42;"));
         assert!(matches!(
-            interpolate_captures(&segs, &|_| None),
+            interpolate_captures(&segs, &|_| None, None),
             Err(CaptureError::Missing(c)) if c.item == "a"
         ));
     }

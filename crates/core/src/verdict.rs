@@ -78,20 +78,6 @@ impl Outcome {
     }
 }
 
-/// What expressions read: the vars by bare name, the facts (which win over a var of
-/// the same name; the loader rejects such a read), and `vars` (every var as a string).
-pub fn scope(
-    facts: &Facts,
-    vars: &serde_json::Map<String, Value>,
-) -> serde_json::Map<String, Value> {
-    let mut scope = vars.clone();
-    for (k, v) in facts {
-        scope.insert(k.clone(), v.clone());
-    }
-    scope.insert(crate::expect::VARS.into(), crate::expect::vars_scope(vars));
-    scope
-}
-
 /// What judging an attempt's facts decides: status, reason, each expectation's result.
 pub type Judged = (Status, Option<String>, Vec<ExpectationResult>);
 
@@ -101,19 +87,31 @@ pub fn judge(
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
 ) -> Judged {
-    judge_until(expect, facts, vars, None)
+    judge_until(expect, facts, vars, None, None)
 }
 
-/// [`judge`], stopping at `budget`'s deadline: an expectation still being
-/// evaluated then fails, saying so. Runs on a thread with
-/// [`EVAL_STACK_BYTES`](crate::expect::EVAL_STACK_BYTES) of stack.
+/// [`judge`] for an item that may come from a `for_each` template (`vars.row`).
+pub fn judge_row(
+    expect: &[Expectation],
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    row: Option<&crate::checklist::Row>,
+) -> Judged {
+    judge_until(expect, facts, vars, row.map(|r| r.json()).as_ref(), None)
+}
+
+/// [`judge`], with the item's row (as JSON, for `vars.row`) and stopping at
+/// `budget`'s deadline: an expectation still being evaluated then fails, saying
+/// so. Runs on a thread with [`EVAL_STACK_BYTES`](crate::expect::EVAL_STACK_BYTES)
+/// of stack.
 pub fn judge_until(
     expect: &[Expectation],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
+    row: Option<&Value>,
     budget: Option<Budget>,
 ) -> Judged {
-    on_eval_stack(|| judge_here(expect, facts, vars, budget))
+    on_eval_stack(|| judge_here(expect, facts, vars, row, budget))
         .unwrap_or_else(|e| could_not_judge(expect, e))
 }
 
@@ -127,6 +125,7 @@ pub fn spawn_judge(
     captures: Vec<crate::checklist::Capture>,
     facts: Facts,
     vars: serde_json::Map<String, Value>,
+    row: Option<Value>,
     budget: Budget,
     done: impl FnOnce(Judged, Taken, Facts) + Send + 'static,
 ) -> Result<(), String> {
@@ -134,14 +133,15 @@ pub fn spawn_judge(
         .name("preflight-judge".into())
         .stack_size(crate::expect::EVAL_STACK_BYTES)
         .spawn(move || {
+            let row = row.as_ref();
             let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                judge_here(&expect, &facts, &vars, Some(budget))
+                judge_here(&expect, &facts, &vars, row, Some(budget))
             }))
             .unwrap_or_else(|_| {
                 could_not_judge(&expect, "the expression evaluator crashed".into())
             });
             let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                take_here(&captures, &facts, &vars, Some(budget))
+                take_here(&captures, &facts, &vars, row, Some(budget))
             }))
             .unwrap_or_else(|_| {
                 (
@@ -166,14 +166,41 @@ fn could_not_judge(expect: &[Expectation], why: String) -> Judged {
     (Status::Error, Some(why), results)
 }
 
+/// What `exprs` read: the vars by bare name, the facts (which win over a var of the
+/// same name; the loader rejects such a read), and `vars` (every var as a string,
+/// and the item's `row`). Only the names they read: cloning every fact for each
+/// item costs more than judging it.
+fn scope_read<'a>(
+    exprs: impl Iterator<Item = &'a Expectation>,
+    facts: &Facts,
+    vars: &serde_json::Map<String, Value>,
+    row: Option<&Value>,
+) -> serde_json::Map<String, Value> {
+    let read: std::collections::BTreeSet<&str> = exprs.flat_map(|e| e.names()).collect();
+    let mut scope = serde_json::Map::new();
+    for name in read {
+        if name == crate::expect::VARS {
+            let mut v = crate::expect::vars_scope(vars);
+            if let (Some(row), Value::Object(m)) = (row, &mut v) {
+                m.insert("row".into(), row.clone());
+            }
+            scope.insert(name.to_string(), v);
+        } else if let Some(v) = facts.get(name).or_else(|| vars.get(name)) {
+            scope.insert(name.to_string(), v.clone());
+        }
+    }
+    scope
+}
+
 /// [`judge_until`] on the calling thread (which has the stack it needs).
 fn judge_here(
     expect: &[Expectation],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
+    row: Option<&Value>,
     budget: Option<Budget>,
 ) -> Judged {
-    let scope = scope(facts, vars);
+    let scope = scope_read(expect.iter(), facts, vars, row);
     let mut results = Vec::with_capacity(expect.len());
     let mut fails = Vec::new();
     let mut errors = Vec::new();
@@ -219,7 +246,7 @@ pub fn take_captures(
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
 ) -> Taken {
-    on_eval_stack(|| take_here(captures, facts, vars, None))
+    on_eval_stack(|| take_here(captures, facts, vars, None, None))
         .unwrap_or_else(|e| (serde_json::Map::new(), Some(e)))
 }
 
@@ -228,6 +255,7 @@ fn take_here(
     captures: &[crate::checklist::Capture],
     facts: &Facts,
     vars: &serde_json::Map<String, Value>,
+    row: Option<&Value>,
     budget: Option<Budget>,
 ) -> Taken {
     let mut taken = serde_json::Map::new();
@@ -235,7 +263,7 @@ fn take_here(
     if captures.is_empty() {
         return (taken, None);
     }
-    let scope = scope(facts, vars);
+    let scope = scope_read(captures.iter().map(|c| &c.expr), facts, vars, row);
     for c in captures {
         match c.expr.evaluate_here(&scope, budget) {
             Ok(Value::Null) => problems.push(format!(
@@ -311,38 +339,60 @@ pub fn summarize<'a>(
     items: impl IntoIterator<Item = (&'a str, Severity, Status)>,
     pass_score: u8,
 ) -> Summary {
-    let mut counts = Counts::default();
-    let (mut scored, mut passed) = (0usize, 0usize);
-    let mut failing_critical = Vec::new();
+    let mut t = Tally::default();
     for (id, sev, status) in items {
+        t.add(id, sev, status);
+    }
+    t.summary(pass_score)
+}
+
+/// [`summarize`] one item at a time: what a run streaming its results keeps (the
+/// counts, and the ids of the critical items that did not pass).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    counts: Counts,
+    scored: usize,
+    passed: usize,
+    failing_critical: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one item.
+    pub fn add(&mut self, id: &str, sev: Severity, status: Status) {
         match status {
-            Status::Pass => counts.pass += 1,
-            Status::Fail => counts.fail += 1,
-            Status::Error => counts.error += 1,
-            Status::Skip => counts.skip += 1,
-            Status::Manual => counts.manual += 1,
+            Status::Pass => self.counts.pass += 1,
+            Status::Fail => self.counts.fail += 1,
+            Status::Error => self.counts.error += 1,
+            Status::Skip => self.counts.skip += 1,
+            Status::Manual => self.counts.manual += 1,
         }
         if sev != Severity::Advisory {
-            scored += 1;
+            self.scored += 1;
             if status == Status::Pass {
-                passed += 1;
+                self.passed += 1;
             }
         }
         if sev == Severity::Critical && status != Status::Pass {
-            failing_critical.push(id.to_string());
+            self.failing_critical.push(id.to_string());
         }
     }
-    let score = (passed * 100).checked_div(scored).map_or(100, |s| s as u8);
-    let verdict = if failing_critical.is_empty() && score >= pass_score {
-        Verdict::Go
-    } else {
-        Verdict::NoGo
-    };
-    Summary {
-        verdict,
-        score,
-        counts,
-        failing_critical,
+
+    /// The verdict, score and counts so far.
+    pub fn summary(&self, pass_score: u8) -> Summary {
+        let score = (self.passed * 100)
+            .checked_div(self.scored)
+            .map_or(100, |s| s as u8);
+        let verdict = if self.failing_critical.is_empty() && score >= pass_score {
+            Verdict::Go
+        } else {
+            Verdict::NoGo
+        };
+        Summary {
+            verdict,
+            score,
+            counts: self.counts,
+            failing_critical: self.failing_critical.clone(),
+        }
     }
 }
 

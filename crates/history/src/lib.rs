@@ -23,6 +23,7 @@
 //! ```
 
 mod baseline;
+mod batch;
 pub mod diff;
 mod error;
 mod location;
@@ -31,18 +32,20 @@ mod record;
 mod sqlite;
 
 use preflight_core::Redactor;
-use preflight_model::Report;
+use preflight_model::{ItemReport, Report};
 use sha2::Digest;
 
 pub use baseline::Baseline;
+pub use batch::{Merged, ShardRun};
 pub use diff::diff;
 pub use error::HistoryError;
 pub use location::{DEFAULT_FILE, Location};
 pub use preflight_model::{Diff, LatencyThreshold, RunSummary};
 pub use record::{FACTS_CAP, REASON_CAP};
 
-/// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build reads and writes (2: runs are written while they
+/// go, and may be shards of a batch; a version-1 store is upgraded when written).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How a store is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +69,11 @@ pub struct Filter {
     pub before: Option<i64>,
     /// At most this many, newest first.
     pub limit: Option<usize>,
+    /// Runs of this `--batch`.
+    pub batch: Option<String>,
+    /// Also runs still being written (or whose process died first): `history` lists
+    /// them; baselines and the previous run never are one.
+    pub include_running: bool,
 }
 
 enum Backend {
@@ -144,12 +152,80 @@ impl Store {
         Ok(self.runs(&f).await?.into_iter().next())
     }
 
+    /// Starts recording a run that is written while it goes: its header now
+    /// (marked running, so a batch verdict knows it is not done), its items with
+    /// [`Store::append`], its outcome with [`Store::finish`].
+    pub async fn begin(
+        &mut self,
+        head: &Report,
+        checklist_hash: &str,
+        redactor: &Redactor,
+    ) -> Result<i64, HistoryError> {
+        let row = record::head(head, checklist_hash, redactor);
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.begin(&row),
+            Backend::Postgres(p) => p.begin(&row).await,
+        }
+    }
+
+    /// Adds items of run `id`, each at its position in the whole checklist (a
+    /// shard's items keep the places they have unsharded), redacted and capped.
+    pub async fn append(
+        &mut self,
+        id: i64,
+        items: Vec<(usize, ItemReport)>,
+        redactor: &Redactor,
+    ) -> Result<(), HistoryError> {
+        let rows: Vec<record::ItemRow> = items
+            .into_iter()
+            .map(|(pos, it)| record::item_row(pos as i64, it, redactor))
+            .collect();
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.append(id, &rows),
+            Backend::Postgres(p) => p.append(id, &rows).await,
+        }
+    }
+
+    /// Ends run `id`: its header (verdict, score, counts; `items` is not read).
+    pub async fn finish(
+        &mut self,
+        id: i64,
+        head: &Report,
+        checklist_hash: &str,
+        redactor: &Redactor,
+    ) -> Result<(), HistoryError> {
+        let row = record::head(head, checklist_hash, redactor);
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.finish(id, &row),
+            Backend::Postgres(p) => p.finish(id, &row).await,
+        }
+    }
+
+    /// Removes run `id`, begun and not finished (the run was interrupted).
+    pub async fn discard(&mut self, id: i64) -> Result<(), HistoryError> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.discard(id),
+            Backend::Postgres(p) => p.discard(id).await,
+        }
+    }
+
     /// The stored report of run `id`, ready to render in any format, with its
     /// `run_id` and `checklist_hash` set.
     pub async fn report(&self, id: i64) -> Result<Report, HistoryError> {
+        Ok(self.report_at(id, true).await?.0)
+    }
+
+    /// Run `id`'s report and each item's position in the whole checklist; without
+    /// `facts` when `with_facts` is false (cheaper, for reports that do not show
+    /// them).
+    pub async fn report_at(
+        &self,
+        id: i64,
+        with_facts: bool,
+    ) -> Result<(Report, Vec<i64>), HistoryError> {
         let loaded = match &self.backend {
-            Backend::Sqlite(s) => s.load(id)?,
-            Backend::Postgres(p) => p.load(id).await?,
+            Backend::Sqlite(s) => s.load(id, with_facts)?,
+            Backend::Postgres(p) => p.load(id, with_facts).await?,
         };
         let Some((header, hash, items)) = loaded else {
             return Err(HistoryError::UnknownRun {
@@ -157,10 +233,13 @@ impl Store {
                 id,
             });
         };
-        record::join(id, header, hash, items).map_err(|detail| HistoryError::Corrupt {
-            store: self.location.shown(),
-            detail: format!("run {id}: {detail}"),
-        })
+        let positions = items.iter().map(|i| i.position).collect();
+        let report =
+            record::join(id, header, hash, items).map_err(|detail| HistoryError::Corrupt {
+                store: self.location.shown(),
+                detail: format!("run {id}: {detail}"),
+            })?;
+        Ok((report, positions))
     }
 }
 
@@ -242,6 +321,9 @@ pub(crate) mod fixture {
             tags: vec![],
             preflight_version: None,
             run_id: None,
+            batch: None,
+            shard: None,
+            hidden_passes: Default::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio_postgres::{Client, NoTls};
 
 use crate::error::HistoryError;
-use crate::record::{ItemRow, RunRow, summary_from_header};
+use crate::record::{DONE, ItemRow, RUNNING, RunRow, summary_from_header};
 use crate::{Filter, Mode, SCHEMA_VERSION};
 use preflight_model::RunSummary;
 
@@ -47,6 +47,16 @@ CREATE TABLE IF NOT EXISTS preflight_items (
 );
 ";
 
+/// Schema 2: runs are written while they go (`state`) and may be shards of a batch.
+const MIGRATE_2: &str = "
+ALTER TABLE preflight_runs ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'done';
+ALTER TABLE preflight_runs ADD COLUMN IF NOT EXISTS batch text;
+ALTER TABLE preflight_runs ADD COLUMN IF NOT EXISTS shard integer;
+ALTER TABLE preflight_runs ADD COLUMN IF NOT EXISTS shards integer;
+CREATE INDEX IF NOT EXISTS preflight_runs_by_batch ON preflight_runs (batch, id);
+UPDATE preflight_meta SET value = '2' WHERE key = 'schema_version';
+";
+
 /// Advisory lock key for schema creation ("preflight" in ASCII, truncated).
 const SCHEMA_LOCK: i64 = 0x7072_6566_6c69_6768;
 
@@ -55,6 +65,8 @@ pub(crate) struct PgStore {
     client: Client,
     shown: String,
     task: tokio::task::JoinHandle<()>,
+    /// A version-1 store opened read-only: no state and batch columns.
+    v1: bool,
 }
 
 impl Drop for PgStore {
@@ -192,6 +204,7 @@ impl PgStore {
             client,
             shown,
             task,
+            v1: false,
         };
         store.prepare(mode).await?;
         Ok(store)
@@ -236,13 +249,18 @@ impl PgStore {
     }
 
     async fn prepare(&mut self, mode: Mode) -> Result<(), HistoryError> {
-        if self.version().await?.is_some() {
-            return Ok(());
-        }
-        if mode == Mode::ReadOnly {
-            return Err(HistoryError::Missing {
-                store: self.shown.clone(),
-            });
+        match (self.version().await?, mode) {
+            (Some(v), _) if v >= SCHEMA_VERSION => return Ok(()),
+            (Some(_), Mode::ReadOnly) => {
+                self.v1 = true;
+                return Ok(());
+            }
+            (None, Mode::ReadOnly) => {
+                return Err(HistoryError::Missing {
+                    store: self.shown.clone(),
+                });
+            }
+            _ => {}
         }
         let shown = self.shown.clone();
         let err = backend("create the schema of", &shown);
@@ -252,81 +270,133 @@ impl PgStore {
             .map_err(&err)?;
         tx.batch_execute(SCHEMA).await.map_err(&err)?;
         tx.execute(
-            "INSERT INTO preflight_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING",
-            &[&SCHEMA_VERSION.to_string()],
+            "INSERT INTO preflight_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING",
+            &[],
         )
         .await
         .map_err(&err)?;
+        let v: String = tx
+            .query_one(
+                "SELECT value FROM preflight_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .await
+            .map_err(&err)?
+            .get(0);
+        if v.trim() == "1" {
+            tx.batch_execute(MIGRATE_2).await.map_err(&err)?;
+        }
         tx.commit().await.map_err(&err)?;
         self.version().await.map(|_| ())
     }
 
+    /// Records a whole run in one transaction.
     pub(crate) async fn record(&mut self, run: &RunRow) -> Result<i64, HistoryError> {
         let shown = self.shown.clone();
         let err = backend("record the run in", &shown);
         let tx = self.client.transaction().await.map_err(&err)?;
-        let row = tx
-            .query_one(
-                "INSERT INTO preflight_runs (started_at, checklist, checklist_hash, environment, phase, verdict, score, duration_ms, header)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                &[
-                    &run.started_at,
-                    &run.checklist,
-                    &run.checklist_hash,
-                    &run.environment,
-                    &run.phase,
-                    &run.verdict,
-                    &(run.score as i32),
-                    &run.duration_ms,
-                    &run.header,
-                ],
-            )
-            .await
-            .map_err(&err)?;
-        let id: i64 = row.get(0);
-        let positions: Vec<i32> = run.items.iter().map(|i| i.position as i32).collect();
-        let ids: Vec<&str> = run.items.iter().map(|i| i.item_id.as_str()).collect();
-        let statuses: Vec<&str> = run.items.iter().map(|i| i.status.as_str()).collect();
-        let reasons: Vec<Option<&str>> = run.items.iter().map(|i| i.reason.as_deref()).collect();
-        let durations: Vec<i64> = run.items.iter().map(|i| i.duration_ms).collect();
-        let attempts: Vec<i64> = run.items.iter().map(|i| i.attempts).collect();
-        let facts: Vec<Option<&Value>> = run.items.iter().map(|i| i.facts.as_ref()).collect();
-        let details: Vec<&Value> = run.items.iter().map(|i| &i.detail).collect();
-        tx.execute(
-            "INSERT INTO preflight_items (run_id, position, item_id, status, reason, duration_ms, attempts, facts, detail)
-             SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::jsonb[], $9::jsonb[])",
-            &[&id, &positions, &ids, &statuses, &reasons, &durations, &attempts, &facts, &details],
-        )
-        .await
-        .map_err(&err)?;
+        let id = insert_run(&tx, run, DONE).await.map_err(&err)?;
+        insert_items(&tx, id, &run.items).await.map_err(&err)?;
         tx.commit().await.map_err(&err)?;
         Ok(id)
     }
 
+    /// Starts a streamed run: its row, marked running.
+    pub(crate) async fn begin(&mut self, run: &RunRow) -> Result<i64, HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self.client.transaction().await.map_err(&err)?;
+        let id = insert_run(&tx, run, RUNNING).await.map_err(&err)?;
+        tx.commit().await.map_err(&err)?;
+        Ok(id)
+    }
+
+    /// Adds items to a streamed run.
+    pub(crate) async fn append(&mut self, id: i64, items: &[ItemRow]) -> Result<(), HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self.client.transaction().await.map_err(&err)?;
+        insert_items(&tx, id, items).await.map_err(&err)?;
+        tx.commit().await.map_err(&err)
+    }
+
+    /// Ends a streamed run.
+    pub(crate) async fn finish(&mut self, id: i64, run: &RunRow) -> Result<(), HistoryError> {
+        let shown = self.shown.clone();
+        self.client
+            .execute(
+                "UPDATE preflight_runs SET verdict = $2, score = $3, duration_ms = $4, header = $5, state = 'done' WHERE id = $1",
+                &[&id, &run.verdict, &(run.score as i32), &run.duration_ms, &run.header],
+            )
+            .await
+            .map_err(backend("record the run in", &shown))?;
+        Ok(())
+    }
+
+    /// Removes a streamed run that did not end.
+    pub(crate) async fn discard(&mut self, id: i64) -> Result<(), HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self.client.transaction().await.map_err(&err)?;
+        tx.execute("DELETE FROM preflight_items WHERE run_id = $1", &[&id])
+            .await
+            .map_err(&err)?;
+        tx.execute("DELETE FROM preflight_runs WHERE id = $1", &[&id])
+            .await
+            .map_err(&err)?;
+        tx.commit().await.map_err(&err)
+    }
+
     pub(crate) async fn runs(&self, f: &Filter) -> Result<Vec<RunSummary>, HistoryError> {
         let limit = f.limit.map(|l| l as i64);
+        let sql = format!(
+            "SELECT id, checklist_hash, header, state FROM (SELECT *{} FROM preflight_runs) AS r
+             WHERE ($1::text IS NULL OR checklist = $1)
+               AND ($2::text IS NULL OR environment = $2)
+               AND ($3::text IS NULL OR phase = $3)
+               AND ($4::int8 IS NULL OR id < $4)
+               AND ($5::text IS NULL OR batch = $5)
+               AND ($6 OR state = 'done')
+             ORDER BY id DESC LIMIT $7",
+            if self.v1 {
+                ", 'done'::text AS state, NULL::text AS batch"
+            } else {
+                ""
+            }
+        );
         let rows = self
             .client
             .query(
-                "SELECT id, checklist_hash, header FROM preflight_runs
-                 WHERE ($1::text IS NULL OR checklist = $1)
-                   AND ($2::text IS NULL OR environment = $2)
-                   AND ($3::text IS NULL OR phase = $3)
-                   AND ($4::int8 IS NULL OR id < $4)
-                 ORDER BY id DESC LIMIT $5",
-                &[&f.checklist, &f.environment, &f.phase, &f.before, &limit],
+                &sql,
+                &[
+                    &f.checklist,
+                    &f.environment,
+                    &f.phase,
+                    &f.before,
+                    &f.batch,
+                    &f.include_running,
+                    &limit,
+                ],
             )
             .await
             .map_err(backend("read", &self.shown))?;
         Ok(rows
             .iter()
-            .map(|r| summary_from_header(r.get(0), r.get(1), &r.get::<_, Value>(2)))
+            .map(|r| {
+                summary_from_header(
+                    r.get(0),
+                    r.get(1),
+                    &r.get::<_, Value>(2),
+                    &r.get::<_, String>(3),
+                )
+            })
             .collect())
     }
 
     pub(crate) async fn load(
         &self,
         id: i64,
+        with_facts: bool,
     ) -> Result<Option<(Value, String, Vec<ItemRow>)>, HistoryError> {
         let err = backend("read", &self.shown);
         let Some(row) = self
@@ -345,8 +415,13 @@ impl PgStore {
         let rows = self
             .client
             .query(
-                "SELECT position, item_id, status, reason, duration_ms, attempts, facts, detail
-                 FROM preflight_items WHERE run_id = $1 ORDER BY position",
+                if with_facts {
+                    "SELECT position, item_id, status, reason, duration_ms, attempts, facts, detail
+                     FROM preflight_items WHERE run_id = $1 ORDER BY position"
+                } else {
+                    "SELECT position, item_id, status, reason, duration_ms, attempts, NULL::jsonb, detail
+                     FROM preflight_items WHERE run_id = $1 ORDER BY position"
+                },
                 &[&id],
             )
             .await
@@ -366,6 +441,59 @@ impl PgStore {
             .collect();
         Ok(Some((header, hash, items)))
     }
+}
+
+async fn insert_run(
+    tx: &tokio_postgres::Transaction<'_>,
+    run: &RunRow,
+    state: &str,
+) -> Result<i64, tokio_postgres::Error> {
+    let shard = run.shard.map(|s| s.0 as i32);
+    let shards = run.shard.map(|s| s.1 as i32);
+    let row = tx
+        .query_one(
+            "INSERT INTO preflight_runs (started_at, checklist, checklist_hash, environment, phase, verdict, score, duration_ms, header, state, batch, shard, shards)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            &[
+                &run.started_at,
+                &run.checklist,
+                &run.checklist_hash,
+                &run.environment,
+                &run.phase,
+                &run.verdict,
+                &(run.score as i32),
+                &run.duration_ms,
+                &run.header,
+                &state,
+                &run.batch,
+                &shard,
+                &shards,
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+async fn insert_items(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: i64,
+    items: &[ItemRow],
+) -> Result<(), tokio_postgres::Error> {
+    let positions: Vec<i32> = items.iter().map(|i| i.position as i32).collect();
+    let ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
+    let statuses: Vec<&str> = items.iter().map(|i| i.status.as_str()).collect();
+    let reasons: Vec<Option<&str>> = items.iter().map(|i| i.reason.as_deref()).collect();
+    let durations: Vec<i64> = items.iter().map(|i| i.duration_ms).collect();
+    let attempts: Vec<i64> = items.iter().map(|i| i.attempts).collect();
+    let facts: Vec<Option<&Value>> = items.iter().map(|i| i.facts.as_ref()).collect();
+    let details: Vec<&Value> = items.iter().map(|i| &i.detail).collect();
+    tx.execute(
+        "INSERT INTO preflight_items (run_id, position, item_id, status, reason, duration_ms, attempts, facts, detail)
+         SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::jsonb[], $9::jsonb[])",
+        &[&id, &positions, &ids, &statuses, &reasons, &durations, &attempts, &facts, &details],
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

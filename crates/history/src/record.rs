@@ -29,6 +29,10 @@ pub(crate) struct ItemRow {
 /// A run ready to be written.
 #[derive(Debug, Clone)]
 pub(crate) struct RunRow {
+    /// `--batch`, if any.
+    pub batch: Option<String>,
+    /// `--shard K/N`: K and N.
+    pub shard: Option<(i64, i64)>,
     pub started_at: String,
     pub checklist: String,
     pub checklist_hash: String,
@@ -42,48 +46,45 @@ pub(crate) struct RunRow {
     pub items: Vec<ItemRow>,
 }
 
+/// The `state` of a run still being written (a streamed run, or one whose process
+/// died before it ended).
+pub(crate) const RUNNING: &str = "running";
+/// The `state` of a finished run.
+pub(crate) const DONE: &str = "done";
+
 /// Kept in columns only; the rest of an item report is stored whole in `detail`
 /// (which also repeats the small indexed fields, so it deserializes directly).
 const ITEM_COLUMNS: &[&str] = &["reason", "facts"];
 
 /// Splits, redacts and caps a report (one serialization pass, one redaction pass).
 pub(crate) fn split(report: &Report, checklist_hash: &str, redactor: &Redactor) -> RunRow {
+    let mut row = head(report, checklist_hash, redactor);
+    row.items = report
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| item_row(i as i64, it.clone(), redactor))
+        .collect();
+    row
+}
+
+/// The run without its items: what is written when a streamed run begins and
+/// again when it ends.
+pub(crate) fn head(report: &Report, checklist_hash: &str, redactor: &Redactor) -> RunRow {
     let mut header = match serde_json::to_value(report) {
         Ok(Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
     // The row's id is the run id; a report loaded from another store keeps none.
     header.remove("run_id");
-    let items_json = match header.remove("items") {
-        Some(Value::Array(a)) => a,
-        _ => Vec::new(),
-    };
-    let header = redactor.json(&Value::Object(header));
-    let items = items_json
-        .into_iter()
-        .zip(&report.items)
-        .enumerate()
-        .map(|(i, (json, it))| {
-            let mut detail = match json {
-                Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            };
-            for k in ITEM_COLUMNS {
-                detail.remove(*k);
-            }
-            ItemRow {
-                position: i as i64,
-                item_id: it.id.clone(),
-                status: it.status.as_str().to_string(),
-                reason: it.reason.as_ref().map(|r| cap_text(&redactor.text(r))),
-                duration_ms: it.duration_ms as i64,
-                attempts: i64::from(it.attempts),
-                facts: it.facts.as_ref().map(|f| cap_facts(redactor.json(f))),
-                detail: redactor.json(&Value::Object(detail)),
-            }
-        })
-        .collect();
+    header.remove("items");
+    let mut header = Value::Object(header);
+    redactor.mask_json(&mut header);
     RunRow {
+        batch: report.batch.clone(),
+        shard: report
+            .shard
+            .map(|s| (i64::from(s.index), i64::from(s.count))),
         started_at: report.started_at.clone(),
         checklist: report.checklist.clone(),
         checklist_hash: checklist_hash.to_string(),
@@ -93,7 +94,39 @@ pub(crate) fn split(report: &Report, checklist_hash: &str, redactor: &Redactor) 
         score: i64::from(report.score),
         duration_ms: report.duration_ms as i64,
         header,
-        items,
+        items: Vec::new(),
+    }
+}
+
+/// One item's row at `position` (its place in the whole checklist), redacted and
+/// capped.
+pub(crate) fn item_row(position: i64, mut it: ItemReport, redactor: &Redactor) -> ItemRow {
+    // The columns come out first, so the rest serializes without copying the facts.
+    let facts = it.facts.take();
+    let reason = it.reason.take();
+    let mut detail = match serde_json::to_value(&it) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    for k in ITEM_COLUMNS {
+        detail.remove(*k);
+    }
+    ItemRow {
+        position,
+        status: it.status.as_str().to_string(),
+        item_id: it.id,
+        reason: reason.as_ref().map(|r| cap_text(&redactor.text(r))),
+        duration_ms: it.duration_ms as i64,
+        attempts: i64::from(it.attempts),
+        facts: facts.map(|mut f| {
+            redactor.mask_json(&mut f);
+            cap_facts(f)
+        }),
+        detail: {
+            let mut d = Value::Object(detail);
+            redactor.mask_json(&mut d);
+            d
+        },
     }
 }
 
@@ -202,8 +235,13 @@ fn cut_strings(v: Value) -> Value {
     }
 }
 
-/// A run's summary from its stored header.
-pub(crate) fn summary_from_header(id: i64, checklist_hash: String, header: &Value) -> RunSummary {
+/// A run's summary from its stored header and its `state` column.
+pub(crate) fn summary_from_header(
+    id: i64,
+    checklist_hash: String,
+    header: &Value,
+    state: &str,
+) -> RunSummary {
     {
         let s = |k: &str| header[k].as_str().unwrap_or_default().to_string();
         RunSummary {
@@ -224,6 +262,9 @@ pub(crate) fn summary_from_header(id: i64, checklist_hash: String, header: &Valu
             pass_score: header["pass_score"].as_u64().unwrap_or(100).min(100) as u8,
             duration_ms: header["duration_ms"].as_u64().unwrap_or(0),
             interrupted: header["interrupted"].as_bool().unwrap_or(false),
+            running: state == RUNNING,
+            batch: header["batch"].as_str().map(str::to_string),
+            shard: serde_json::from_value(header["shard"].clone()).ok(),
         }
     }
 }

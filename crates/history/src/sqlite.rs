@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde_json::Value;
 
 use crate::error::HistoryError;
-use crate::record::{ItemRow, RunRow, summary_from_header};
+use crate::record::{DONE, ItemRow, RUNNING, RunRow, summary_from_header};
 use crate::{Filter, Mode, SCHEMA_VERSION};
 use preflight_model::RunSummary;
 
@@ -48,10 +48,32 @@ CREATE TABLE IF NOT EXISTS preflight_items (
 );
 ";
 
+/// Schema 2: a run is written while it goes (`state` running → done) and may be one
+/// shard of a batch.
+const MIGRATE_2: &str = "
+ALTER TABLE preflight_runs ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
+ALTER TABLE preflight_runs ADD COLUMN batch TEXT;
+ALTER TABLE preflight_runs ADD COLUMN shard INTEGER;
+ALTER TABLE preflight_runs ADD COLUMN shards INTEGER;
+CREATE INDEX IF NOT EXISTS preflight_runs_by_batch ON preflight_runs (batch, id);
+UPDATE preflight_meta SET value = '2' WHERE key = 'schema_version';
+";
+
 /// An open SQLite history.
 pub(crate) struct SqliteStore {
     conn: Connection,
     shown: String,
+    /// A version-1 store opened read-only: it has no state and batch columns.
+    v1: bool,
+}
+
+/// The state and batch columns, or stand-ins for a version-1 store.
+fn run_columns(v1: bool) -> &'static str {
+    if v1 {
+        "'done' AS state, NULL AS batch"
+    } else {
+        "state, batch"
+    }
 }
 
 fn backend<'a>(
@@ -79,11 +101,15 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
                 .map_err(|e| corrupt(&shown, &e))?;
-                inspect(&ro, &shown)?;
+                let version = inspect(&ro, &shown)?;
                 if mode == Mode::ReadOnly {
                     ro.busy_timeout(Duration::from_secs(10))
                         .map_err(backend("open", &shown))?;
-                    return Ok(SqliteStore { conn: ro, shown });
+                    return Ok(SqliteStore {
+                        conn: ro,
+                        shown,
+                        v1: version == Some(1),
+                    });
                 }
             }
             _ if mode == Mode::ReadOnly => return Err(HistoryError::Missing { store: shown }),
@@ -113,16 +139,33 @@ impl SqliteStore {
         inspect(&tx, &shown)?;
         tx.execute_batch(SCHEMA)
             .map_err(backend("create the schema of", &shown))?;
+        // A new store is created at version 1 and migrated like an old one.
         tx.execute(
-            "INSERT OR IGNORE INTO preflight_meta (key, value) VALUES ('schema_version', ?1)",
-            params![SCHEMA_VERSION.to_string()],
+            "INSERT OR IGNORE INTO preflight_meta (key, value) VALUES ('schema_version', '1')",
+            [],
         )
         .map_err(backend("create the schema of", &shown))?;
+        let version: String = tx
+            .query_row(
+                "SELECT value FROM preflight_meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(backend("create the schema of", &shown))?;
+        if version.trim() == "1" {
+            tx.execute_batch(MIGRATE_2)
+                .map_err(backend("upgrade the schema of", &shown))?;
+        }
         tx.commit()
             .map_err(backend("create the schema of", &shown))?;
-        Ok(SqliteStore { conn, shown })
+        Ok(SqliteStore {
+            conn,
+            shown,
+            v1: false,
+        })
     }
 
+    /// Records a whole run in one transaction.
     pub(crate) fn record(&mut self, run: &RunRow) -> Result<i64, HistoryError> {
         let shown = self.shown.clone();
         let err = backend("record the run in", &shown);
@@ -130,80 +173,110 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        tx.execute(
-            "INSERT INTO preflight_runs (started_at, checklist, checklist_hash, environment, phase, verdict, score, duration_ms, header)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                run.started_at,
-                run.checklist,
-                run.checklist_hash,
-                run.environment,
-                run.phase,
-                run.verdict,
-                run.score,
-                run.duration_ms,
-                run.header.to_string()
-            ],
-        )
-        .map_err(&err)?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut st = tx
-                .prepare(
-                    "INSERT INTO preflight_items (run_id, position, item_id, status, reason, duration_ms, attempts, facts, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(&err)?;
-            for it in &run.items {
-                st.execute(params![
-                    id,
-                    it.position,
-                    it.item_id,
-                    it.status,
-                    it.reason,
-                    it.duration_ms,
-                    it.attempts,
-                    it.facts.as_ref().map(Value::to_string),
-                    it.detail.to_string()
-                ])
-                .map_err(&err)?;
-            }
-        }
+        let id = insert_run(&tx, run, DONE).map_err(&err)?;
+        insert_items(&tx, id, &run.items).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(id)
     }
 
-    pub(crate) fn runs(&self, f: &Filter) -> Result<Vec<RunSummary>, HistoryError> {
-        let err = backend("read", &self.shown);
-        let mut st = self
+    /// Starts a streamed run: its row, marked running.
+    pub(crate) fn begin(&mut self, run: &RunRow) -> Result<i64, HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self
             .conn
-            .prepare(
-                "SELECT id, checklist_hash, header FROM preflight_runs
-                 WHERE (?1 IS NULL OR checklist = ?1)
-                   AND (?2 IS NULL OR environment = ?2)
-                   AND (?3 IS NULL OR phase = ?3)
-                   AND (?4 IS NULL OR id < ?4)
-                 ORDER BY id DESC LIMIT ?5",
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let id = insert_run(&tx, run, RUNNING).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    /// Adds items to a streamed run, in one transaction.
+    pub(crate) fn append(&mut self, id: i64, items: &[ItemRow]) -> Result<(), HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        insert_items(&tx, id, items).map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    /// Ends a streamed run: its final header, verdict and score; state done.
+    pub(crate) fn finish(&mut self, id: i64, run: &RunRow) -> Result<(), HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        self.conn
+            .execute(
+                "UPDATE preflight_runs SET verdict = ?2, score = ?3, duration_ms = ?4, header = ?5, state = 'done' WHERE id = ?1",
+                params![id, run.verdict, run.score, run.duration_ms, run.header.to_string()],
             )
             .map_err(&err)?;
+        Ok(())
+    }
+
+    /// Removes a streamed run that did not end (interrupted).
+    pub(crate) fn discard(&mut self, id: i64) -> Result<(), HistoryError> {
+        let shown = self.shown.clone();
+        let err = backend("record the run in", &shown);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        tx.execute("DELETE FROM preflight_items WHERE run_id = ?1", params![id])
+            .map_err(&err)?;
+        tx.execute("DELETE FROM preflight_runs WHERE id = ?1", params![id])
+            .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    pub(crate) fn runs(&self, f: &Filter) -> Result<Vec<RunSummary>, HistoryError> {
+        let err = backend("read", &self.shown);
+        let sql = format!(
+            "SELECT id, checklist_hash, header, state FROM (SELECT *, {} FROM preflight_runs)
+             WHERE (?1 IS NULL OR checklist = ?1)
+               AND (?2 IS NULL OR environment = ?2)
+               AND (?3 IS NULL OR phase = ?3)
+               AND (?4 IS NULL OR id < ?4)
+               AND (?5 IS NULL OR batch = ?5)
+               AND (?6 OR state = 'done')
+             ORDER BY id DESC LIMIT ?7",
+            if self.v1 {
+                run_columns(true)
+            } else {
+                "1 AS unused"
+            }
+        );
+        let mut st = self.conn.prepare(&sql).map_err(&err)?;
         let limit = f.limit.map_or(-1, |l| l as i64);
         let rows = st
             .query_map(
-                params![f.checklist, f.environment, f.phase, f.before, limit],
+                params![
+                    f.checklist,
+                    f.environment,
+                    f.phase,
+                    f.before,
+                    f.batch,
+                    f.include_running,
+                    limit
+                ],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
                     ))
                 },
             )
             .map_err(&err)?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, hash, header) = row.map_err(&err)?;
+            let (id, hash, header, state) = row.map_err(&err)?;
             let header: Value = serde_json::from_str(&header).unwrap_or(Value::Null);
-            out.push(summary_from_header(id, hash, &header));
+            out.push(summary_from_header(id, hash, &header, &state));
         }
         Ok(out)
     }
@@ -211,6 +284,7 @@ impl SqliteStore {
     pub(crate) fn load(
         &self,
         id: i64,
+        with_facts: bool,
     ) -> Result<Option<(Value, String, Vec<ItemRow>)>, HistoryError> {
         let err = backend("read", &self.shown);
         let header: Option<(String, String)> = self
@@ -231,10 +305,13 @@ impl SqliteStore {
         })?;
         let mut st = self
             .conn
-            .prepare(
+            .prepare(if with_facts {
                 "SELECT position, item_id, status, reason, duration_ms, attempts, facts, detail
-                 FROM preflight_items WHERE run_id = ?1 ORDER BY position",
-            )
+                 FROM preflight_items WHERE run_id = ?1 ORDER BY position"
+            } else {
+                "SELECT position, item_id, status, reason, duration_ms, attempts, NULL, detail
+                 FROM preflight_items WHERE run_id = ?1 ORDER BY position"
+            })
             .map_err(&err)?;
         let rows = st
             .query_map(params![id], |r| {
@@ -257,6 +334,54 @@ impl SqliteStore {
     }
 }
 
+fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunRow, state: &str) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO preflight_runs (started_at, checklist, checklist_hash, environment, phase, verdict, score, duration_ms, header, state, batch, shard, shards)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            run.started_at,
+            run.checklist,
+            run.checklist_hash,
+            run.environment,
+            run.phase,
+            run.verdict,
+            run.score,
+            run.duration_ms,
+            run.header.to_string(),
+            state,
+            run.batch,
+            run.shard.map(|s| s.0),
+            run.shard.map(|s| s.1),
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn insert_items(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    items: &[ItemRow],
+) -> rusqlite::Result<()> {
+    let mut st = tx.prepare(
+        "INSERT INTO preflight_items (run_id, position, item_id, status, reason, duration_ms, attempts, facts, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for it in items {
+        st.execute(params![
+            id,
+            it.position,
+            it.item_id,
+            it.status,
+            it.reason,
+            it.duration_ms,
+            it.attempts,
+            it.facts.as_ref().map(Value::to_string),
+            it.detail.to_string()
+        ])?;
+    }
+    Ok(())
+}
+
 fn corrupt(shown: &str, e: &rusqlite::Error) -> HistoryError {
     HistoryError::Corrupt {
         store: shown.to_string(),
@@ -265,8 +390,8 @@ fn corrupt(shown: &str, e: &rusqlite::Error) -> HistoryError {
 }
 
 /// Read-only checks: the file is a sound SQLite database, and either empty or a
-/// preflight history of a version this build knows.
-fn inspect(conn: &Connection, shown: &str) -> Result<(), HistoryError> {
+/// preflight history of a version this build knows (which it returns).
+fn inspect(conn: &Connection, shown: &str) -> Result<Option<i64>, HistoryError> {
     let mut st = conn
         .prepare("PRAGMA quick_check")
         .map_err(|e| corrupt(shown, &e))?;
@@ -290,7 +415,7 @@ fn inspect(conn: &Connection, shown: &str) -> Result<(), HistoryError> {
         })
         .map_err(|e| corrupt(shown, &e))?;
     if tables.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     if !tables.iter().any(|t| t == "preflight_meta") {
         return Err(HistoryError::Corrupt {
@@ -323,7 +448,7 @@ fn inspect(conn: &Connection, shown: &str) -> Result<(), HistoryError> {
             supported: SCHEMA_VERSION,
         });
     }
-    Ok(())
+    Ok(Some(found))
 }
 
 #[cfg(test)]
@@ -396,6 +521,88 @@ mod tests {
         drop(store);
         let bytes = std::fs::read(&path).unwrap();
         assert!(!bytes.windows(12).any(|w| w == b"s3cr3t-token"));
+    }
+
+    /// A shard's report: items `i` of `report(n)` with `i % of == k - 1`.
+    fn shard(n: usize, k: u32, of: u32, failing: usize) -> (preflight_model::Report, Vec<usize>) {
+        let mut r = report(n, |i| i == failing);
+        let keep: Vec<usize> = (0..n)
+            .filter(|i| i % of as usize == (k - 1) as usize)
+            .collect();
+        r.items = keep.iter().map(|&i| r.items[i].clone()).collect();
+        r.batch = Some("b1".into());
+        r.shard = Some(preflight_model::Shard {
+            index: k,
+            count: of,
+        });
+        r.judge();
+        (r, keep)
+    }
+
+    async fn stream(
+        store: &mut Store,
+        r: &preflight_model::Report,
+        at: &[usize],
+        finish: bool,
+    ) -> i64 {
+        let red = Redactor::default();
+        let mut head = r.clone();
+        head.items.clear();
+        let id = store.begin(&head, "sha256:x", &red).await.unwrap();
+        let items: Vec<(usize, preflight_model::ItemReport)> =
+            at.iter().copied().zip(r.items.iter().cloned()).collect();
+        for chunk in items.chunks(3) {
+            store.append(id, chunk.to_vec(), &red).await.unwrap();
+        }
+        if finish {
+            store.finish(id, &head, "sha256:x", &red).await.unwrap();
+        }
+        id
+    }
+
+    #[tokio::test]
+    async fn streamed_shards_merge_into_one_report_and_a_missing_one_is_no_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, l) = loc(&dir);
+        let mut store = Store::open(&l, Mode::ReadWrite).await.unwrap();
+        let whole = report(10, |i| i == 4);
+        let (r1, p1) = shard(10, 1, 3, 4);
+        let (r2, p2) = shard(10, 2, 3, 4);
+        let (r3, p3) = shard(10, 3, 3, 4);
+        stream(&mut store, &r1, &p1, true).await;
+        // Shard 2 first dies half-way (still "running"), then runs again.
+        let dead = stream(&mut store, &r2, &p2[..1], false).await;
+        let m = store.merged("b1", None, false).await.unwrap();
+        assert_eq!(m.report.verdict, preflight_core::Verdict::NoGo);
+        let joined = m.problems.join("\n");
+        assert!(
+            joined.contains(&format!("shard 2/3 is still running (run {dead}")),
+            "{joined}"
+        );
+        assert!(joined.contains("shard 3/3 is missing"), "{joined}");
+        assert!(
+            store.latest(&Filter::default()).await.unwrap().unwrap().id != dead,
+            "a running run is never the latest"
+        );
+        stream(&mut store, &r2, &p2, true).await;
+        stream(&mut store, &r3, &p3, true).await;
+        let m = store.merged("b1", None, true).await.unwrap();
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        let ids: Vec<&str> = m.report.items.iter().map(|i| i.id.as_str()).collect();
+        let want: Vec<&str> = whole.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, want, "checklist order");
+        assert_eq!(m.report.counts.pass, whole.counts.pass);
+        assert_eq!(m.report.counts.fail, 1);
+        assert_eq!(m.report.failing_critical, whole.failing_critical);
+        assert_eq!(m.report.verdict, whole.verdict);
+        assert_eq!(m.counted.len(), 3);
+        // With four shards expected, the fourth is missing.
+        let m = store.merged("b1", Some(4), false).await.unwrap();
+        assert!(
+            m.problems
+                .iter()
+                .any(|p| p.contains("shard 4/4 is missing"))
+        );
     }
 
     #[tokio::test]
@@ -507,7 +714,7 @@ mod tests {
                 e,
                 HistoryError::NewerSchema {
                     found: 99,
-                    supported: 1,
+                    supported: 2,
                     ..
                 }
             ),

@@ -23,6 +23,6 @@ mod runs;
 pub use diff::{
     Diff, ItemPresence, LATENCY_FLOOR_MS, LatencyChange, LatencyThreshold, RunRef, StatusChange,
 };
-pub use report::{Attested, ItemReport, Report, rfc3339};
+pub use report::{Attested, ItemReport, Report, Shard, rfc3339};
 pub use run::RunResult;
 pub use runs::RunSummary;

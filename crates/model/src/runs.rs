@@ -33,4 +33,13 @@ pub struct RunSummary {
     pub duration_ms: u64,
     /// Whether the run was interrupted.
     pub interrupted: bool,
+    /// Still being written: its process is running (or died before it ended).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub running: bool,
+    /// `--batch`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    /// `--shard K/N`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::Shard>,
 }

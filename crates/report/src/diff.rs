@@ -148,6 +148,9 @@ mod tests {
             tags: vec![],
             preflight_version: None,
             run_id: None,
+            batch: None,
+            shard: None,
+            hidden_passes: Default::default(),
         }
     }
 

@@ -5,6 +5,21 @@ use std::fmt::Write as _;
 use preflight_core::sanitize::line;
 use preflight_model::RunSummary;
 
+/// ` (running)`, ` batch B shard K/N`: what the summary columns do not say.
+fn batch_note(r: &RunSummary) -> String {
+    let mut s = String::new();
+    if r.running {
+        s.push_str(" (running)");
+    }
+    if let Some(b) = &r.batch {
+        s.push_str(&format!(" batch {}", truncate(b, 40)));
+    }
+    if let Some(k) = &r.shard {
+        s.push_str(&format!(" shard {k}"));
+    }
+    s
+}
+
 /// `preflight history`: one line per run, newest first. Stored names are shown
 /// with control characters escaped (a store may hold anything).
 pub fn render_history(runs: &[RunSummary]) -> String {
@@ -19,7 +34,7 @@ pub fn render_history(runs: &[RunSummary]) -> String {
         let c = &r.counts;
         let _ = writeln!(
             out,
-            "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>4}%  {}/{}/{}/{}/{}{}",
+            "{:>5}  {:<20}  {:<24}  {:<12}  {:<12}  {:<7}  {:>4}%  {}/{}/{}/{}/{}{}{}",
             r.id,
             line(&r.started_at),
             truncate(&r.checklist, 24),
@@ -32,7 +47,8 @@ pub fn render_history(runs: &[RunSummary]) -> String {
             c.error,
             c.skip,
             c.manual,
-            if r.interrupted { " (interrupted)" } else { "" }
+            if r.interrupted { " (interrupted)" } else { "" },
+            batch_note(r)
         );
     }
     out

@@ -5,7 +5,8 @@ use anstyle::{AnsiColor, Style};
 use preflight_core::sanitize::{indented, line};
 use preflight_core::{Status, Verdict};
 
-use crate::Report;
+use crate::group::Entry;
+use crate::{ItemReport, Report};
 
 /// Whether the human report may use colour (decided by the CLI: a terminal, and
 /// neither `--color never` nor `NO_COLOR`).
@@ -87,54 +88,22 @@ pub fn render_human_styled(r: &Report, styling: Styling) -> String {
             line(section)
         });
         out.push('\n');
-        for i in r.items.iter().filter(|i| i.section == section) {
-            let sev = match i.severity.as_str() {
-                "critical" => " [critical]",
-                "advisory" => " [advisory]",
-                _ => "",
-            };
-            let time = if i.attempts > 0 {
-                format!(
-                    " ({} ms{})",
-                    i.duration_ms,
-                    if i.attempts > 1 {
-                        format!(", {} attempts", i.attempts)
-                    } else {
-                        String::new()
+        let items = r.items.iter().filter(|i| i.section == section);
+        for entry in crate::group::entries(items) {
+            match entry {
+                Entry::Item(i) => item_lines(&mut out, i, styling, ""),
+                Entry::Template { id, items } => {
+                    let worst = crate::group::worst(&items);
+                    out.push_str(&format!(
+                        "  {} {}[…]  {}\n",
+                        styling.paint(styling.status(worst), symbol(worst)),
+                        line(id),
+                        crate::group::summary(&items, r.hidden(id))
+                    ));
+                    for i in items.iter().filter(|i| i.status != Status::Pass) {
+                        item_lines(&mut out, i, styling, "  ");
                     }
-                )
-            } else {
-                String::new()
-            };
-            let owner = i
-                .owner
-                .as_deref()
-                .map(|o| format!(" — owner {}", line(o)))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {} {}  {}{sev}{owner}{time}\n",
-                styling.paint(styling.status(i.status), symbol(i.status)),
-                line(&i.id),
-                line(&i.title)
-            ));
-            if let Some(a) = &i.attested {
-                let until = a
-                    .expires
-                    .as_deref()
-                    .map(|e| format!(", until {}", line(e)))
-                    .unwrap_or_default();
-                out.push_str(&format!(
-                    "      attested by {} at {}{until}\n",
-                    line(&a.by),
-                    line(&a.at)
-                ));
-            }
-            if i.status != Status::Pass
-                && let Some(reason) = &i.reason
-            {
-                let dim = Style::new().fg_color(Some(styling_reason(i.status).into()));
-                let reason = indented(reason, "        ");
-                out.push_str(&format!("      {}\n", styling.paint(dim, &reason)));
+                }
             }
         }
     }
@@ -172,6 +141,59 @@ pub fn render_human_styled(r: &Report, styling: Styling) -> String {
         r.pass_score
     ));
     out
+}
+
+/// One item's line (and its attestation and reason lines), indented by `indent`
+/// more inside a template.
+fn item_lines(out: &mut String, i: &ItemReport, styling: Styling, indent: &str) {
+    let sev = match i.severity.as_str() {
+        "critical" => " [critical]",
+        "advisory" => " [advisory]",
+        _ => "",
+    };
+    let time = if i.attempts > 0 {
+        format!(
+            " ({} ms{})",
+            i.duration_ms,
+            if i.attempts > 1 {
+                format!(", {} attempts", i.attempts)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        String::new()
+    };
+    let owner = i
+        .owner
+        .as_deref()
+        .map(|o| format!(" — owner {}", line(o)))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{indent}  {} {}  {}{sev}{owner}{time}\n",
+        styling.paint(styling.status(i.status), symbol(i.status)),
+        line(&i.id),
+        line(&i.title)
+    ));
+    if let Some(a) = &i.attested {
+        let until = a
+            .expires
+            .as_deref()
+            .map(|e| format!(", until {}", line(e)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{indent}      attested by {} at {}{until}\n",
+            line(&a.by),
+            line(&a.at)
+        ));
+    }
+    if i.status != Status::Pass
+        && let Some(reason) = &i.reason
+    {
+        let dim = Style::new().fg_color(Some(styling_reason(i.status).into()));
+        let reason = indented(reason, &format!("{indent}        "));
+        out.push_str(&format!("{indent}      {}\n", styling.paint(dim, &reason)));
+    }
 }
 
 fn styling_reason(s: Status) -> AnsiColor {

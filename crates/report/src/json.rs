@@ -12,17 +12,28 @@ use serde_json::ser::{Formatter, PrettyFormatter};
 
 /// `value` as pretty JSON with a final newline, every unsafe character escaped.
 pub fn to_json_pretty<T: Serialize + ?Sized>(value: &T) -> String {
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, Safe(PrettyFormatter::new()));
-    if let Err(e) = value.serialize(&mut ser) {
-        return format!(
+    match try_to_json_pretty(value) {
+        Ok(mut text) => {
+            text.push('\n');
+            text
+        }
+        Err(e) => format!(
             "{{\"error\": {}}}\n",
             serde_json::Value::from(e.to_string())
-        );
+        ),
     }
-    out.push(b'\n');
+}
+
+/// [`to_json_pretty`] without the final newline, failing when `value` cannot be
+/// serialized (the streamed report, which must not write half an item).
+pub(crate) fn try_to_json_pretty<T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<String, serde_json::Error> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Safe(PrettyFormatter::new()));
+    value.serialize(&mut ser)?;
     // serde_json writes UTF-8 only.
-    String::from_utf8(out).unwrap_or_default()
+    Ok(String::from_utf8(out).unwrap_or_default())
 }
 
 /// A [`PrettyFormatter`] that also escapes unsafe characters in strings.

@@ -13,6 +13,7 @@
 //! `preflight_core::sanitize` (JSON with [`to_json_pretty`], losslessly).
 
 mod diff;
+mod group;
 mod history;
 mod html;
 mod human;
@@ -21,6 +22,7 @@ mod junit;
 mod markdown;
 pub mod notification;
 mod prometheus;
+mod stream;
 mod watch;
 
 pub use diff::{render_diff_human, render_diff_json};
@@ -30,8 +32,9 @@ pub use human::{Styling, render_human, render_human_styled};
 pub use json::to_json_pretty;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
-pub use preflight_model::{Attested, ItemReport, Report};
+pub use preflight_model::{Attested, ItemReport, Report, Shard};
 pub use prometheus::{escape_label, render_prometheus};
+pub use stream::JsonStream;
 pub use watch::render_transitions;
 
 /// Report formats.
@@ -229,6 +232,9 @@ mod tests {
             pass_score: 100,
             duration_ms: 1,
             interrupted: false,
+            running: true,
+            batch: Some(HOSTILE.into()),
+            shard: None,
         }];
         assert_inert("history", &render_history(&runs));
         // In the page a reason's lines stay inside its table cell; only the

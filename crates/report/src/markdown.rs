@@ -132,8 +132,27 @@ pub fn render_markdown(r: &Report) -> String {
         } else if n > 0 {
             out.push_str("## (no section)\n\n");
         }
-        for i in r.items.iter().filter(|i| i.section == *section) {
-            out.push_str(&item_line(i));
+        let items = r.items.iter().filter(|i| i.section == *section);
+        for entry in crate::group::entries(items) {
+            match entry {
+                crate::group::Entry::Item(i) => out.push_str(&item_line(i)),
+                crate::group::Entry::Template { id, items } => {
+                    let tick = if crate::group::worst(&items) == Status::Pass {
+                        "x"
+                    } else {
+                        " "
+                    };
+                    out.push_str(&format!(
+                        "- [{tick}] {} — {}\n",
+                        code(&format!("{id}[…]")),
+                        crate::group::summary(&items, r.hidden(id))
+                    ));
+                    for i in items.iter().filter(|i| i.status != Status::Pass) {
+                        out.push_str("  ");
+                        out.push_str(&item_line(i));
+                    }
+                }
+            }
         }
     }
     if !r.notes.is_empty() {

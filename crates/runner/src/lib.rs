@@ -29,7 +29,7 @@ use preflight_core::{
 };
 pub use preflight_model::RunResult;
 use serde_json::{Map, Value};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 pub use tokio_util::sync::CancellationToken;
 
@@ -52,23 +52,69 @@ pub enum Event {
 
 type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// Outcomes waiting in memory for their turn (checklist order) at most; past that
+/// they wait in a temp file. See [`RunOptions`].
+pub const REORDER_MEMORY: usize = 2048;
+
+/// How a streamed run keeps memory bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Finished outcomes kept in memory while an earlier item is still running.
+    pub reorder_memory: usize,
+    /// Items started and not finished at most (waiting for a slot, sleeping between
+    /// retries or samples): the rest wait unstarted. At least `concurrency`.
+    pub window: usize,
+}
+
+impl RunOptions {
+    /// The defaults for a plan: [`REORDER_MEMORY`], and a window of four times the
+    /// concurrency (at least 4,096), so `hold` items sleeping between samples do not
+    /// hold back the others.
+    pub fn for_plan(plan: &Plan) -> RunOptions {
+        RunOptions {
+            reorder_memory: REORDER_MEMORY,
+            window: (plan.concurrency.saturating_mul(4)).max(4096),
+        }
+    }
+}
+
+/// How a streamed run went (its outcomes went to the sink).
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// Wall time of the whole run.
+    pub duration: Duration,
+    /// True when the run was cancelled before every item finished.
+    pub interrupted: bool,
+    /// Outcomes that waited on disk for their turn.
+    pub spilled: usize,
+}
+
 struct Shared {
-    plan: Plan,
+    plan: Arc<Plan>,
     catalog: Catalog,
     global: Semaphore,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
-    done: Vec<watch::Sender<Option<Status>>>,
+    /// Final status of each finished item (needs read them).
+    done: Mutex<Vec<Option<Status>>>,
     events: EventSink,
     cancel: CancellationToken,
     /// The plan's secrets plus every captured value that is not public.
     redactor: Mutex<Redactor>,
     /// What each passed item captured, by item id.
     captured: Mutex<HashMap<String, Map<String, Value>>>,
+    /// The ids of the items that capture.
+    capturing: std::collections::HashSet<String>,
 }
 
 impl Shared {
     fn redactor(&self) -> std::sync::MutexGuard<'_, Redactor> {
         self.redactor.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn status(&self, i: usize) -> Option<Status> {
+        self.done.lock().unwrap_or_else(|p| p.into_inner())[i]
     }
 
     /// Masks the values an item captured (unless public), wherever they show up.
@@ -84,87 +130,198 @@ impl Shared {
     }
 }
 
-/// Runs every item of `plan`. Cancelling `cancel` stops new work and reports the
-/// unfinished items as errors ("cancelled").
+/// Runs every item of `plan` and returns every outcome, in checklist order.
+/// Cancelling `cancel` stops new work and reports the unfinished items as errors
+/// ("cancelled"). For long checklists use [`run_streaming`], which holds only what
+/// has not been handed on yet.
 pub async fn run(
     plan: Plan,
     catalog: Catalog,
     events: impl Fn(Event) + Send + Sync + 'static,
     cancel: CancellationToken,
 ) -> RunResult {
+    let plan = Arc::new(plan);
+    let mut outcomes = Vec::with_capacity(plan.items.len());
+    let opts = RunOptions::for_plan(&plan);
+    let end = run_streaming(plan, catalog, events, cancel, opts, |_, o| outcomes.push(o)).await;
+    RunResult {
+        outcomes,
+        started_at: end.started_at,
+        duration: end.duration,
+        interrupted: end.interrupted,
+    }
+}
+
+/// Runs every item of `plan`, handing each outcome (redacted) to `sink` in checklist
+/// order as soon as it and every item before it have finished. Memory stays bounded
+/// whatever the plan's size: at most `opts.window` items are started at once, and
+/// outcomes that finish ahead of their turn wait in a bounded buffer that spills to a
+/// temp file.
+///
+/// While an item that captures values has not finished, outcomes wait: a captured
+/// secret must be masked in every outcome, also in those that finished before it.
+pub async fn run_streaming(
+    plan: Arc<Plan>,
+    catalog: Catalog,
+    events: impl Fn(Event) + Send + Sync + 'static,
+    cancel: CancellationToken,
+    opts: RunOptions,
+    mut sink: impl FnMut(usize, Outcome),
+) -> RunEnd {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let n = plan.items.len();
     let shared = Arc::new(Shared {
         global: Semaphore::new(plan.concurrency),
         hosts: Mutex::new(HashMap::new()),
-        done: (0..n).map(|_| watch::channel(None).0).collect(),
+        done: Mutex::new(vec![None; n]),
         events: Arc::new(events),
         cancel,
         catalog,
         redactor: Mutex::new(plan.redactor.clone()),
         captured: Mutex::new(HashMap::new()),
-        plan,
+        capturing: plan
+            .items
+            .iter()
+            .filter(|p| !p.item.capture.is_empty())
+            .map(|p| p.item.id.clone())
+            .collect(),
+        plan: plan.clone(),
     });
+    // The needs graph: an item starts once everything it needs has finished, so no
+    // started item waits on one that is not started (no deadlock in the window).
+    let mut waiting_on: Vec<u32> = plan.items.iter().map(|p| p.needs.len() as u32).collect();
+    let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, p) in plan.items.iter().enumerate() {
+        for &d in &p.needs {
+            dependents.entry(d).or_default().push(i);
+        }
+    }
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+        .filter(|&i| waiting_on[i] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
+    let mut capturing_left = plan
+        .items
+        .iter()
+        .filter(|p| !p.item.capture.is_empty())
+        .count();
+    let window = opts.window.max(plan.concurrency).max(1);
+    let mut order = order::Reorder::new(opts.reorder_memory);
+    // The redactor's size when each waiting outcome was masked: only outcomes masked
+    // before a secret was added are masked again.
+    let mut masked_with: HashMap<usize, usize> = HashMap::new();
     let mut set = JoinSet::new();
     let mut index_of = HashMap::new();
-    for i in 0..n {
-        let sh = shared.clone();
-        let handle = set.spawn(async move {
-            let outcome = tokio::select! {
-                o = run_item(&sh, i) => o,
-                () = sh.cancel.cancelled() => Outcome::without_attempt(Status::Error, Some("cancelled: the run was interrupted before this item finished".into())),
+    let mut finished = 0usize;
+    let mut started = vec![false; n];
+    while finished < n {
+        while set.len() < window && !shared.cancel.is_cancelled() {
+            let Some(std::cmp::Reverse(i)) = ready.pop() else {
+                break;
             };
-            (i, outcome)
-        });
-        index_of.insert(handle.id(), i);
-    }
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
-    while let Some(joined) = set.join_next_with_id().await {
-        let (i, outcome) = match joined {
-            Ok((_, (i, o))) => (i, o),
-            Err(e) => {
-                let i = index_of[&e.id()];
-                (
+            started[i] = true;
+            let sh = shared.clone();
+            let handle = set.spawn(async move {
+                let outcome = tokio::select! {
+                    o = run_item(&sh, i) => o,
+                    () = sh.cancel.cancelled() => cancelled(),
+                };
+                (i, outcome)
+            });
+            index_of.insert(handle.id(), i);
+        }
+        let joined = if set.is_empty() {
+            None
+        } else {
+            set.join_next_with_id().await
+        };
+        let mut done_now: Vec<(usize, Outcome)> = Vec::new();
+        match joined {
+            Some(Ok((id, (i, o)))) => {
+                index_of.remove(&id);
+                done_now.push((i, o));
+            }
+            Some(Err(e)) => {
+                let i = index_of.remove(&e.id()).unwrap_or(0);
+                done_now.push((
                     i,
                     Outcome::without_attempt(
                         Status::Error,
                         Some(format!("internal error in the runner: {}", panic_text(e))),
                     ),
-                )
+                ));
             }
-        };
-        let outcome = redact(&shared.redactor(), outcome);
-        shared.done[i].send_replace(Some(outcome.status));
-        (shared.events)(Event::Finished {
-            index: i,
-            status: outcome.status,
-        });
-        outcomes[i] = Some(outcome);
+            None => {
+                // Nothing in flight: cancelled, so the rest never start.
+                for (i, s) in started.iter_mut().enumerate() {
+                    if !*s {
+                        *s = true;
+                        done_now.push((i, cancelled()));
+                    }
+                }
+            }
+        }
+        for (i, outcome) in done_now {
+            finished += 1;
+            let outcome = {
+                let r = shared.redactor();
+                masked_with.insert(i, r.len());
+                redact(&r, outcome)
+            };
+            shared.done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outcome.status);
+            (shared.events)(Event::Finished {
+                index: i,
+                status: outcome.status,
+            });
+            if !plan.items[i].item.capture.is_empty() {
+                capturing_left -= 1;
+            }
+            for &d in dependents.get(&i).map(Vec::as_slice).unwrap_or(&[]) {
+                waiting_on[d] -= 1;
+                if waiting_on[d] == 0 && !started[d] {
+                    ready.push(std::cmp::Reverse(d));
+                }
+            }
+            order.put(i, outcome);
+        }
+        if capturing_left == 0 {
+            let r = shared.redactor();
+            while let Some((i, o)) = order.pop() {
+                let o = match masked_with.remove(&i) {
+                    Some(len) if len == r.len() => o,
+                    _ => redact(&r, o),
+                };
+                sink(i, o);
+            }
+        }
     }
-    // Values captured after an item finished are masked in it too.
-    let redactor = shared.redactor().clone();
-    RunResult {
-        outcomes: outcomes
-            .into_iter()
-            .map(|o| {
-                redact(
-                    &redactor,
-                    o.unwrap_or_else(|| {
-                        Outcome::without_attempt(Status::Error, Some("no result".into()))
-                    }),
-                )
-            })
-            .collect(),
+    // Captures still waited for (an interrupted run): what is left, masked last.
+    let r = shared.redactor().clone();
+    while let Some((i, o)) = order.pop() {
+        let _ = i;
+        sink(i, redact(&r, o));
+    }
+    RunEnd {
         started_at,
         duration: t0.elapsed(),
         interrupted: shared.cancel.is_cancelled(),
+        spilled: order.spilled,
     }
+}
+
+fn cancelled() -> Outcome {
+    Outcome::without_attempt(
+        Status::Error,
+        Some("cancelled: the run was interrupted before this item finished".into()),
+    )
 }
 
 fn redact(r: &Redactor, mut o: Outcome) -> Outcome {
     o.reason = o.reason.map(|t| r.text(&t));
-    o.facts = o.facts.map(|f| r.json(&f));
+    if let Some(f) = &mut o.facts {
+        r.mask_json(f);
+    }
     for e in &mut o.expectations {
         e.expr = r.text(&e.expr);
     }
@@ -184,13 +341,9 @@ fn panic_text(e: tokio::task::JoinError) -> String {
 
 async fn run_item(sh: &Shared, i: usize) -> Outcome {
     let item: &PlannedItem = &sh.plan.items[i];
-    // Wait for needs: the needs graph is acyclic (validated at load).
+    // Its needs have finished (the item starts only then).
     for &n in &item.needs {
-        let mut rx = sh.done[n].subscribe();
-        let status = match rx.wait_for(Option::is_some).await {
-            Ok(s) => s.unwrap_or(Status::Error),
-            Err(_) => Status::Error,
-        };
+        let status = sh.status(n).unwrap_or(Status::Error);
         if status != Status::Pass {
             let id = &sh.plan.items[n].item.id;
             return Outcome::without_attempt(
@@ -202,7 +355,7 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             );
         }
     }
-    let (probe, expect) = match &item.item.check {
+    let (probe, expect) = match &*item.item.check {
         Check::Manual => {
             return match &item.attestation {
                 Some(Standing::Valid(_)) => Outcome::without_attempt(Status::Pass, None),
@@ -222,7 +375,7 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
         }
         Check::Probe { probe, expect, .. } => (probe, expect),
     };
-    if let Err(reason) = &item.options {
+    if let Err(reason) = &*item.options {
         return Outcome::without_attempt(Status::Error, Some(reason.clone()));
     }
     let Some(p) = sh.catalog.get(probe) else {
@@ -246,7 +399,7 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
                 return Outcome::without_attempt(Status::Error, Some(reason));
             }
             Err(BindError::Missing(c)) => {
-                let why = if sh.plan.items.iter().any(|p| p.item.id == c.item) {
+                let why = if sh.capturing.contains(&c.item) {
                     "which did not pass"
                 } else {
                     "which is not in this run"
@@ -283,7 +436,15 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
             let offset = t0.elapsed();
             let wall = SystemTime::now();
             attempts += 1;
-            last = attempt(sh, &observer, item.timeout, expect, &spec.capture).await;
+            last = attempt(
+                sh,
+                &observer,
+                item.timeout,
+                expect,
+                &spec.capture,
+                spec.row.as_deref(),
+            )
+            .await;
             if last.0 != Status::Pass {
                 let reason = format!(
                     "held for {} of the {} window, then sample {attempts} of {total} (at +{}, {}) failed: {}",
@@ -322,8 +483,15 @@ async fn run_item(sh: &Shared, i: usize) -> Outcome {
     let mut backoff = Duration::from_millis(200);
     loop {
         attempts += 1;
-        let (status, mut reason, expectations, facts, taken) =
-            attempt(sh, &observer, item.timeout, expect, &spec.capture).await;
+        let (status, mut reason, expectations, facts, taken) = attempt(
+            sh,
+            &observer,
+            item.timeout,
+            expect,
+            &spec.capture,
+            spec.row.as_deref(),
+        )
+        .await;
         let more_retries = attempts <= spec.retries;
         let more_within = within_end.is_some_and(|end| Instant::now() + backoff < end);
         if status == Status::Pass || !(more_retries || more_within) {
@@ -481,6 +649,7 @@ async fn attempt(
     timeout: Duration,
     expect: &[preflight_core::expect::Expectation],
     captures: &[Capture],
+    row: Option<&preflight_core::checklist::Row>,
 ) -> Attempt {
     let host_sem = observer.host().map(|h| {
         let mut hosts = sh.hosts.lock().unwrap_or_else(|p| p.into_inner());
@@ -522,7 +691,7 @@ async fn attempt(
         }
         Ok(Ok(Ok(facts))) => {
             let (judged, (taken, problem), facts) =
-                judge_within(expect, captures, facts, &sh.plan.vars, budget).await;
+                judge_within(expect, captures, facts, &sh.plan.vars, row, budget).await;
             let (mut status, mut reason, results) = judged;
             // Masked even when the attempt fails: its facts hold the value too.
             sh.mask_captured(captures, &taken);
@@ -550,6 +719,7 @@ async fn judge_within(
     captures: &[Capture],
     facts: preflight_core::Facts,
     vars: &serde_json::Map<String, serde_json::Value>,
+    row: Option<&preflight_core::checklist::Row>,
     budget: Budget,
 ) -> (Judged, Taken, Option<serde_json::Value>) {
     let nothing = || (Map::new(), None);
@@ -559,6 +729,7 @@ async fn judge_within(
         captures.to_vec(),
         facts,
         vars.clone(),
+        row.map(|r| r.json()),
         budget,
         move |judged, taken, facts| {
             let _ = tx.send((judged, taken, facts));
@@ -593,6 +764,7 @@ async fn judge_within(
         ),
     }
 }
+mod order;
 
 #[cfg(test)]
 mod tests;

@@ -439,3 +439,76 @@ fn a_hold_window_keeps_the_capture_of_its_last_sample() {
     assert_eq!(outcome(&plan, &r, "h").attempts, 3);
     assert_eq!(status(&plan, &r, "after"), (Status::Pass, None));
 }
+
+#[test]
+fn streamed_outcomes_come_in_checklist_order_through_a_tiny_buffer_and_a_small_window() {
+    // Later items answer sooner; the needs chain points backwards and forwards.
+    let mut text = String::from("[checklist]\nconcurrency = 8\n\n");
+    for i in 0..40 {
+        let needs = match i {
+            5 => "needs = [\"i30\"]\n",
+            31 => "needs = [\"i2\"]\n",
+            _ => "",
+        };
+        text.push_str(&item(
+            &format!("i{i}"),
+            &format!("sleep_ms = {}\nhost = \"h\"\n{needs}", (40 - i) * 3),
+        ));
+    }
+    let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
+    let (plan, rt) = plan_text(&text, &catalog);
+    let plan = Arc::new(plan);
+    let mut seen = Vec::new();
+    let opts = RunOptions {
+        reorder_memory: 1,
+        window: 8,
+    };
+    let end = rt.block_on(run_streaming(
+        plan.clone(),
+        catalog,
+        |_| {},
+        CancellationToken::new(),
+        opts,
+        |i, o| seen.push((i, o.status)),
+    ));
+    assert_eq!(
+        seen.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..40).collect::<Vec<_>>()
+    );
+    assert!(seen.iter().all(|(_, s)| *s == Status::Pass), "{seen:?}");
+    assert!(end.spilled > 0, "results waited on disk");
+    assert!(!end.interrupted);
+}
+
+#[test]
+fn a_value_captured_later_is_masked_in_an_item_streamed_before_it() {
+    // `early` finishes first and shows the value `cap` captures 100 ms later: its
+    // outcome waits for the capture before it is handed on, masked.
+    let text = format!(
+        "{}{}",
+        item("early", "echo = \"tok-123-secret\""),
+        item(
+            "cap",
+            "sleep_ms = 100\necho = \"tok-123-secret\"\ncapture = { t = \"echo\" }"
+        )
+    );
+    let catalog = Catalog::new(vec![Arc::new(ScriptProbe::default())]);
+    let (plan, rt) = plan_text(&text, &catalog);
+    let mut seen = Vec::new();
+    let opts = RunOptions {
+        reorder_memory: 1,
+        window: 8,
+    };
+    rt.block_on(run_streaming(
+        Arc::new(plan),
+        catalog,
+        |_| {},
+        CancellationToken::new(),
+        opts,
+        |i, o| seen.push((i, o.facts)),
+    ));
+    assert_eq!(seen.len(), 2);
+    for (i, facts) in &seen {
+        assert_eq!(facts.as_ref().expect("facts")["echo"], "****", "item {i}");
+    }
+}

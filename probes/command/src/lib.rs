@@ -642,7 +642,7 @@ mod tests {
                 .expect("the example loads");
         let preflight_core::Check::Probe {
             options, expect, ..
-        } = &list.items[0].check
+        } = &*list.items[0].check
         else {
             panic!("a probe item")
         };

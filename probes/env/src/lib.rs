@@ -612,7 +612,7 @@ SESSION_SECRET=a-different-stage-value-000000000
         let list =
             preflight_core::checklist::parse("example.toml", EnvProbe::EXAMPLE, &[], &catalog)
                 .expect("the example loads");
-        let Check::Probe { probe, expect, .. } = &list.items[0].check else {
+        let Check::Probe { probe, expect, .. } = &*list.items[0].check else {
             panic!("a probe item")
         };
         assert_eq!(probe, "env");
@@ -637,7 +637,7 @@ SESSION_SECRET=a-different-stage-value-000000000
             &preflight_core::PlanRequest::with_env(&env),
         )
         .expect("plan");
-        let options = plan.items[0].options.clone().expect("resolved");
+        let options = (*plan.items[0].options).clone().expect("resolved");
         assert_eq!(options["min_length"], 32);
         let f = observe(Value::Object(options)).await.expect("facts");
         assert_eq!(f["short"], json!(["ADMIN_SECRET"]));

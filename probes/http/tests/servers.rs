@@ -207,7 +207,7 @@ fn planned(items: &str, vars: Vec<(String, String)>) -> Vec<Result<Options, Stri
         .expect("plan")
         .items
         .into_iter()
-        .map(|i| i.options)
+        .map(|i| (*i.options).clone())
         .collect()
 }
 

@@ -447,7 +447,7 @@ async fn the_example_loads_and_holds_against_a_real_server() {
         .expect("the example loads");
     let preflight_core::Check::Probe {
         options, expect, ..
-    } = &list.items[0].check
+    } = &*list.items[0].check
     else {
         panic!("a probe item")
     };
@@ -475,10 +475,10 @@ async fn templated_urls_are_checked_once_interpolated() {
     let mut req = preflight_core::PlanRequest::with_env(&env);
     req.vars = vec![("port".into(), srv.port.to_string())];
     let plan = preflight_core::plan::plan(&list, &catalog, &req).expect("plan");
-    let ok = plan.items[0].options.clone().expect("resolved");
+    let ok = (*plan.items[0].options).clone().expect("resolved");
     let f = observe(Value::Object(ok)).await.expect("facts");
     assert_eq!(f["pong"], true, "{f:?}");
-    let bad = plan.items[1].options.clone().expect_err("bad scheme");
+    let bad = (*plan.items[1].options).clone().expect_err("bad scheme");
     assert!(bad.contains("unsupported URL scheme \"rediss+x\""), "{bad}");
 }
 

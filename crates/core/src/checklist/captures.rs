@@ -105,7 +105,11 @@ pub(super) fn load(
 /// Every `${captures.ITEM.NAME}` names an item this one needs, and a name it captures.
 pub(super) fn check_reads(l: &mut Loader<'_>, items: &[Item], reads: &[Vec<CaptureRead>]) {
     let by_id: HashMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i)).collect();
-    for (item, reads) in items.iter().zip(reads) {
+    for (n, (item, reads)) in items.iter().zip(reads).enumerate() {
+        // A template's rows read what its first row reads.
+        if super::repeats_template(items, n) {
+            continue;
+        }
         let it = Some(item.id.as_str());
         let mut seen = Vec::new();
         for r in reads {

@@ -5,6 +5,9 @@ use std::ops::Range;
 
 use super::loader::Loader;
 use crate::expect::{Expectation, VARS};
+
+/// `vars.row`: the row of a `for_each` item.
+const ROW_VAR: &str = "row";
 use crate::names::suggest;
 use crate::probe::{Options, ProbeEntry};
 use crate::tree::{Key, Node, NodeValue};
@@ -35,7 +38,15 @@ pub(super) fn load(
     };
     let mut out = Vec::new();
     for (src, span) in sources {
-        match l.compile(&src) {
+        // `${row.COLUMN}` reads the row: compiled once for every row, as `vars.row`.
+        let compiled = match (&l.row_columns, src.contains("${")) {
+            (Some(_), true) => match super::foreach::rewrite_expr(&src) {
+                Ok(rewritten) => l.compile(&rewritten).map(|e| e.shown_as(&src)),
+                Err(e) => Err(e),
+            },
+            _ => l.compile(&src),
+        };
+        match compiled {
             Err(e) => l.problem(
                 span,
                 it,
@@ -114,8 +125,21 @@ pub(super) fn check_names(
         }
     }
     if !facts.contains(&VARS) {
+        if let Some(cols) = l.row_columns.clone() {
+            for c in exp.row_reads() {
+                if !cols.is_empty() && !cols.iter().any(|x| x == c) {
+                    problems.push((
+                        format!(
+                            "`{}` reads `vars.row.{c}`, which is no column",
+                            exp.source()
+                        ),
+                        format!("columns: {}", cols.join(", ")),
+                    ));
+                }
+            }
+        }
         for var in exp.var_reads() {
-            if l.known_vars.contains(var) {
+            if l.known_vars.contains(var) || (var == ROW_VAR && l.row_columns.is_some()) {
                 continue;
             }
             let hint = match suggest(var, l.known_vars.iter().map(String::as_str)) {

@@ -181,6 +181,65 @@ pub struct ItemTable {
     /// Captured names that are not secrets: shown as they are in reports.
     #[serde(default)]
     pub public: Vec<String>,
+    /// Makes the item a template: one item per row, with id `ID[key]`. Rows come from
+    /// a list (`["a.example", "b.example"]`, or tables `[{ old = "/a", new = "/b" }]`),
+    /// a file beside the checklist (`"domains.txt"`: one value per line), or a table
+    /// (`{ file = "urls.csv", key = "old" }`: a CSV whose header names the columns).
+    /// Option strings, `title` and `expect` read the row as `${row.COLUMN}`
+    /// (`${row.value}` for one value per row); expressions also read `vars.row.COLUMN`.
+    pub for_each: Option<ForEach>,
+}
+
+/// `for_each`: where a template's rows come from.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ForEach {
+    /// A file beside the checklist: `.csv` is read as CSV, anything else as one value
+    /// per line.
+    File(String),
+    /// Rows written inline: strings (the column `value`) or tables (their keys are
+    /// the columns).
+    List(Vec<RowText>),
+    /// A file, with the key column and format spelled out.
+    Table(ForEachTable),
+}
+
+/// One inline row: a value, or a table of columns.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RowText {
+    /// One value (the column `value`).
+    Value(String),
+    /// Columns and their values.
+    Columns(BTreeMap<String, Value>),
+}
+
+/// `for_each = { file = "…", key = "…", format = "…" }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForEachTable {
+    /// The data file, relative to the checklist's folder.
+    pub file: String,
+    /// The column whose value goes in each item's id (default: the first column).
+    pub key: Option<String>,
+    /// `csv` (a header row, then one row per line) or `lines` (one value per line;
+    /// blank lines and lines starting with `#` are skipped). Default: `csv` for a
+    /// `.csv` file, else `lines`.
+    pub format: Option<DataFormat>,
+    /// With `--shard`, spread the rows over the shards (each by its own id) instead
+    /// of keeping the template in one shard; `per_host` then holds per shard.
+    #[serde(default)]
+    pub spread: bool,
+}
+
+/// How a `for_each` file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataFormat {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// One value per line.
+    Lines,
 }
 
 /// Every key an item accepts besides its probe's options.

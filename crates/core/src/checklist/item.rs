@@ -1,10 +1,13 @@
 //! One `[[item]]`: its common keys, manual-or-probe, and the rules between keys.
 
 use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
 
 use super::file::{ItemTable, PROBE_ONLY_KEYS, probe_item_shape, shapes};
+use super::foreach::{self, Rows};
 use super::loader::{CaptureRead, Loader, read_table};
-use super::{Check, Item, captures, expectations, options};
+use super::{Check, Item, Row, captures, expectations, options};
 use crate::names::one_of;
 use crate::schema::check::check_table;
 use crate::template::CaptureRef;
@@ -17,10 +20,37 @@ pub(super) struct Loaded {
     pub needs_span: Option<Range<usize>>,
     /// Where each `${captures.…}` its options read is written.
     pub capture_spans: Vec<CaptureRead>,
+    /// For a `for_each` item: its rows (the item is their template).
+    pub rows: Option<Rows>,
+}
+
+/// The item a template makes for one row: id `ID[key]`, `${row.…}` in the title
+/// filled in, everything else shared.
+pub(super) fn expand(base: &Arc<Item>, row: Row) -> Item {
+    Item {
+        id: format!("{}[{}]", base.id, row.key()),
+        title: crate::template::fill_row(&base.title, &row),
+        section: base.section.clone(),
+        phases: base.phases.clone(),
+        tags: base.tags.clone(),
+        severity: base.severity,
+        needs: base.needs.clone(),
+        owner: base.owner.clone(),
+        timeout: base.timeout,
+        retries: base.retries,
+        within: base.within,
+        hold: base.hold,
+        every: base.every,
+        line: base.line,
+        check: base.check.clone(),
+        capture: Vec::new(),
+        reads_captures: base.reads_captures.clone(),
+        row: Some(Arc::new(row)),
+    }
 }
 
 /// Loads one item; `None` when it has no usable id.
-pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<Loaded> {
+pub(super) fn load(l: &mut Loader<'_>, node: &Node, dir: &Path) -> Option<Loaded> {
     let line = l.lines.line(node.span.start);
     let Some(table) = node.as_table() else {
         l.problem(
@@ -149,6 +179,37 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<Loaded> {
     });
     rules(l, it, node, table, &keys);
 
+    // A template's rows first: its options and expectations read their columns.
+    let rows = match entry("for_each") {
+        Some((_, v)) if !bad.iter().any(|b| b == "for_each") => {
+            if let Some((ck, _)) = entry("capture") {
+                l.problem(
+                    ck.span.clone(),
+                    it,
+                    Some("capture"),
+                    "a for_each item cannot capture",
+                    Some("capture in an item of its own, which the template needs".into()),
+                );
+            }
+            let rows = foreach::load(l, it, &shown, v, dir);
+            if rows.is_none() {
+                // Its other keys are still checked, against no columns.
+                l.row_columns = Some(Vec::new());
+            }
+            rows
+        }
+        // A for_each with a problem: its columns are unknown, so `${row.…}` is not
+        // judged.
+        Some(_) => {
+            l.row_columns = Some(Vec::new());
+            None
+        }
+        None => None,
+    };
+    if let Some(r) = &rows {
+        l.row_columns = Some(r.template.columns.clone());
+    }
+
     let mut capture_spans = Vec::new();
     let mut capture = Vec::new();
     let check = match probe {
@@ -170,6 +231,10 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<Loaded> {
         capture_spans.iter().map(|r| r.capture.clone()).collect();
     reads_captures.sort();
     reads_captures.dedup();
+    if let Some(title) = entry("title").filter(|_| !bad.iter().any(|b| b == "title")) {
+        l.placeholders_of_row(it, "title", &title.1);
+    }
+    l.row_columns = None;
     let item = Item {
         id: shown.clone(),
         title: keys.title.unwrap_or_else(|| shown.clone()),
@@ -185,15 +250,17 @@ pub(super) fn load(l: &mut Loader<'_>, node: &Node) -> Option<Loaded> {
         hold: keys.hold.map(|d| d.0),
         every: keys.every.map(|d| d.0),
         line,
-        check,
+        check: Arc::new(check),
         capture,
         reads_captures,
+        row: None,
     };
     let needs_span = entry("needs").map(|(_, v)| v.span.clone());
     id.map(|_| Loaded {
         item,
         needs_span,
         capture_spans,
+        rows,
     })
 }
 
@@ -223,6 +290,7 @@ fn empty_item() -> ItemTable {
         manual: false,
         capture: Default::default(),
         public: Vec::new(),
+        for_each: None,
     }
 }
 

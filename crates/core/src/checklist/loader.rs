@@ -41,6 +41,10 @@ pub(super) struct Loader<'a> {
     pub capture_reads: Vec<CaptureRead>,
     /// Whether the strings being checked are item options (where captures may be read).
     in_options: bool,
+    /// The columns of the `for_each` template being loaded (`${row.COLUMN}`).
+    pub row_columns: Option<Vec<String>>,
+    /// Problems in other files (`for_each` data files).
+    pub foreign: Vec<crate::error::ProblemReport>,
 }
 
 impl<'a> Loader<'a> {
@@ -54,6 +58,8 @@ impl<'a> Loader<'a> {
             env_refs: BTreeSet::new(),
             capture_reads: Vec::new(),
             in_options: false,
+            row_columns: None,
+            foreign: Vec::new(),
         }
     }
 
@@ -157,6 +163,12 @@ impl<'a> Loader<'a> {
                                     c.item
                                 )),
                             ),
+                            template::Segment::Row(column) => self.row_placeholder(
+                                item,
+                                field,
+                                node.span.clone(),
+                                &column,
+                            ),
                             template::Segment::Var(name) if !self.known_vars.contains(&name) => {
                                 let mut hint =
                                     format!("define it under [vars] or pass --var {name}=…");
@@ -183,6 +195,55 @@ impl<'a> Loader<'a> {
                 .iter()
                 .for_each(|(_, n)| self.placeholders(item, field, n)),
             _ => {}
+        }
+    }
+}
+
+impl Loader<'_> {
+    /// The `${row.…}` placeholders of a string that is otherwise not interpolated (a
+    /// title): each must name a column.
+    pub fn placeholders_of_row(&mut self, item: Option<&str>, field: &str, node: &Node) {
+        let Some(s) = node.as_str() else { return };
+        let mut rest = s;
+        while let Some(pos) = rest.find("${row.") {
+            let body = &rest[pos + 6..];
+            let Some(end) = body.find('}') else { break };
+            let column = body[..end].trim().to_string();
+            self.row_placeholder(item, field, node.span.clone(), &column);
+            rest = &body[end + 1..];
+        }
+    }
+
+    /// `${row.COLUMN}`: only in a `for_each` item, naming one of its columns.
+    pub fn row_placeholder(
+        &mut self,
+        item: Option<&str>,
+        field: &str,
+        span: Range<usize>,
+        column: &str,
+    ) {
+        match &self.row_columns {
+            None => self.problem(
+                span,
+                item,
+                Some(field),
+                format!("`${{row.{column}}}` is read outside a for_each item"),
+                Some("add for_each to the item, or use a var".into()),
+            ),
+            Some(cols) if !cols.is_empty() && !cols.iter().any(|c| c == column) => {
+                let mut hint = format!("columns: {}", cols.join(", "));
+                if let Some(s) = suggest(column, cols.iter().map(String::as_str)) {
+                    hint = format!("did you mean ${{row.{s}}}? {hint}");
+                }
+                self.problem(
+                    span,
+                    item,
+                    Some(field),
+                    format!("`${{row.{column}}}` names no column of the rows"),
+                    Some(hint),
+                );
+            }
+            Some(_) => {}
         }
     }
 }

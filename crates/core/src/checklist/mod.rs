@@ -11,6 +11,7 @@
 mod captures;
 mod expectations;
 pub mod file;
+pub mod foreach;
 mod item;
 mod loader;
 mod needs;
@@ -20,6 +21,7 @@ mod settings;
 mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -119,21 +121,80 @@ pub struct Item {
     pub every: Option<Duration>,
     /// 1-based line of the item in the file.
     pub line: usize,
-    /// Probe or manual.
-    pub check: Check,
+    /// Probe or manual (shared by the items of a template).
+    pub check: Arc<Check>,
     /// What the item captures when it passes.
     pub capture: Vec<Capture>,
     /// The captures of other items its options read (`${captures.ITEM.NAME}`).
     pub reads_captures: Vec<crate::template::CaptureRef>,
+    /// For an item made by a `for_each` template: its row (and through it, the
+    /// template).
+    pub row: Option<Arc<Row>>,
 }
 
 impl Item {
     /// The probe name, or `None` for manual items.
     pub fn probe(&self) -> Option<&str> {
-        match &self.check {
+        match &*self.check {
             Check::Probe { probe, .. } => Some(probe),
             Check::Manual => None,
         }
+    }
+
+    /// The id of the template that made the item, if one did.
+    pub fn template(&self) -> Option<&str> {
+        self.row.as_ref().map(|r| r.template.id.as_str())
+    }
+}
+
+/// A `for_each` item: what the items it made share.
+#[derive(Debug)]
+pub struct Template {
+    /// The id written on the `[[item]]`; each row's item is `ID[key]`.
+    pub id: String,
+    /// Column names, in order (`value` for one value per row).
+    pub columns: Vec<String>,
+    /// The column whose value is the key.
+    pub key: usize,
+    /// Where the rows came from: the data file as written, or `inline`.
+    pub source: String,
+    /// How many items it made.
+    pub rows: usize,
+    /// `spread = true`: `--shard` spreads its rows instead of keeping them together.
+    pub spread: bool,
+}
+
+/// One row of a template: its values, in the template's column order.
+#[derive(Debug)]
+pub struct Row {
+    /// The template.
+    pub template: Arc<Template>,
+    /// The values.
+    pub values: Box<[String]>,
+}
+
+impl Row {
+    /// The value of `column`.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        let i = self.template.columns.iter().position(|c| c == column)?;
+        self.values.get(i).map(String::as_str)
+    }
+
+    /// The key (the value in the item id).
+    pub fn key(&self) -> &str {
+        &self.values[self.template.key]
+    }
+
+    /// The row as `vars.row` reads it: column → text.
+    pub fn json(&self) -> Value {
+        Value::Object(
+            self.template
+                .columns
+                .iter()
+                .zip(self.values.iter())
+                .map(|(c, v)| (c.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     }
 }
 
@@ -168,14 +229,22 @@ pub struct Checklist {
     pub vars: BTreeMap<String, Value>,
     /// `[environments.NAME.vars]`.
     pub environments: BTreeMap<String, BTreeMap<String, Value>>,
-    /// Items in file order.
-    pub items: Vec<Item>,
+    /// Items in file order (a template's items where it was written).
+    pub items: Vec<Arc<Item>>,
+    /// The `for_each` templates, in file order.
+    pub templates: Vec<Arc<Template>>,
     /// Every `${env:NAME}` the file refers to.
     pub env_refs: BTreeSet<String>,
     /// `[notify]`: where to send the outcome, and when.
     pub notify: Option<crate::notify::Notify>,
     /// `[checklist] proxy`, `ca` and `trust`.
     pub network: NetworkSettings,
+}
+
+/// Whether item `i` is a later row of the template item `i - 1` comes from: its
+/// template's problems were reported with the first row.
+fn repeats_template(items: &[Item], i: usize) -> bool {
+    i > 0 && items[i].template().is_some() && items[i].template() == items[i - 1].template()
 }
 
 /// Parses and validates checklist text. `extra_vars` are names given with `--var`.
@@ -220,18 +289,41 @@ pub fn parse(
     let notify = get("notify").and_then(|node| notify::load(&mut l, node));
 
     let mut items = Vec::new();
+    let mut templates = Vec::new();
     let mut needs_spans = Vec::new();
     let mut capture_spans = Vec::new();
+    let dir = std::path::Path::new(path)
+        .parent()
+        .unwrap_or(std::path::Path::new(""))
+        .to_path_buf();
     match get("item") {
         Some(Node {
             value: NodeValue::Array(arr),
             ..
         }) => {
             for node in arr {
-                if let Some(loaded) = item::load(&mut l, node) {
-                    items.push(loaded.item);
-                    needs_spans.push(loaded.needs_span);
-                    capture_spans.push(loaded.capture_spans);
+                let Some(loaded) = item::load(&mut l, node, &dir) else {
+                    continue;
+                };
+                match loaded.rows {
+                    None => {
+                        items.push(loaded.item);
+                        needs_spans.push(loaded.needs_span);
+                        capture_spans.push(loaded.capture_spans);
+                    }
+                    Some(rows) => {
+                        templates.push(rows.template.clone());
+                        let base = Arc::new(loaded.item);
+                        for values in rows.rows {
+                            let row = Row {
+                                template: rows.template.clone(),
+                                values,
+                            };
+                            items.push(item::expand(&base, row));
+                            needs_spans.push(loaded.needs_span.clone());
+                            capture_spans.push(loaded.capture_spans.clone());
+                        }
+                    }
                 }
             }
         }
@@ -247,9 +339,10 @@ pub fn parse(
     needs::check(&mut l, text, &items, &needs_spans);
     captures::check_reads(&mut l, &items, &capture_spans);
 
-    if !l.problems.is_empty() {
-        return Err(InvalidChecklist::new(path, text, l.problems));
+    if !l.problems.is_empty() || !l.foreign.is_empty() {
+        return Err(InvalidChecklist::new(path, text, l.problems).with(l.foreign));
     }
+    let items = items.into_iter().map(Arc::new).collect();
     Ok(Checklist {
         path: path.to_string(),
         name: settings.name,
@@ -260,6 +353,7 @@ pub fn parse(
         vars,
         environments,
         items,
+        templates,
         env_refs: l.env_refs,
         notify,
         network: settings.network,

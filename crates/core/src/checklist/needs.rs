@@ -33,6 +33,10 @@ pub(super) fn check(
             .unwrap_or_else(|| line_span(text, items[i].line))
     };
     for (i, item) in items.iter().enumerate() {
+        // A template's rows share its needs: their problems are the first row's.
+        if super::repeats_template(items, i) {
+            continue;
+        }
         for need in &item.needs {
             if seen.contains_key(need.as_str()) && need != &item.id {
                 continue;

@@ -75,7 +75,7 @@ fn a_valid_checklist_loads_with_defaults() {
     assert_eq!((c.pass_score, c.concurrency, c.per_host), (100, 64, 8));
     assert_eq!(c.items[0].severity, Severity::Normal);
     assert_eq!(c.items[0].line, 7);
-    let Check::Probe { expect, .. } = &c.items[0].check else {
+    let Check::Probe { expect, .. } = &*c.items[0].check else {
         panic!("probe item")
     };
     assert_eq!(
@@ -83,7 +83,7 @@ fn a_valid_checklist_loads_with_defaults() {
         "status == 200",
         "default expectations apply"
     );
-    assert!(matches!(c.items[1].check, Check::Manual));
+    assert!(matches!(*c.items[1].check, Check::Manual));
 }
 
 #[test]
@@ -213,4 +213,185 @@ fn captures_are_named_compiled_and_read_only_by_items_that_need_them() {
     ] {
         assert!(joined.contains(want), "missing {want:?} in\n{joined}");
     }
+}
+
+#[test]
+fn for_each_makes_one_item_per_row_sharing_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("urls.csv"), "old,new\n/a,/b\n\"/c,d\",/e\n").unwrap();
+    let path = dir.path().join("t.toml");
+    let text = "[vars]\napi = \"http://127.0.0.1\"\n\n[[item]]\nid = \"login\"\nmanual = true\n\n[[item]]\nid = \"moved\"\ntitle = \"${row.old} moved to ${row.new}\"\nprobe = \"http\"\nurl = \"${api}${row.old}\"\nneeds = [\"login\"]\nfor_each = { file = \"urls.csv\" }\nexpect = [\"status == 301\", \"json.location == '${row.new}'\"]\n\n[[item]]\nid = \"hosts\"\nprobe = \"http\"\nurl = \"http://${row.value}/\"\nfor_each = [\"a.example\", \"b.example\"]\n";
+    let c = parse(&path.display().to_string(), text, &[], &catalog()).expect("valid");
+    let ids: Vec<&str> = c.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "login",
+            "moved[/a]",
+            "moved[/c,d]",
+            "hosts[a.example]",
+            "hosts[b.example]"
+        ]
+    );
+    assert_eq!(c.items[1].title, "/a moved to /b");
+    assert_eq!(c.items[2].needs, ["login"]);
+    assert!(Arc::ptr_eq(&c.items[1].check, &c.items[2].check), "shared");
+    assert_eq!(c.templates.len(), 2);
+    assert_eq!(
+        (c.templates[0].rows, c.templates[0].source.as_str()),
+        (2, "urls.csv")
+    );
+    // Expectations are compiled once, shown as written, and read the row.
+    let Check::Probe { expect, .. } = &*c.items[1].check else {
+        panic!("probe item")
+    };
+    assert_eq!(expect[1].source(), "json.location == '${row.new}'");
+    let facts: crate::probe::Facts =
+        serde_json::from_value(serde_json::json!({"status": 301, "json": {"location": "/e"}}))
+            .unwrap();
+    let vars = serde_json::Map::new();
+    let row = c.items[2].row.as_deref();
+    let (status, _, _) = crate::verdict::judge_row(expect, &facts, &vars, row);
+    assert_eq!(status, crate::Status::Pass);
+    let (status, reason, _) =
+        crate::verdict::judge_row(expect, &facts, &vars, c.items[1].row.as_deref());
+    assert_eq!(status, crate::Status::Fail);
+    let reason = reason.unwrap();
+    assert!(reason.contains("vars.row.new was \"/b\""), "{reason}");
+    // Options: one resolution for the template, the row filled in at start.
+    let env = |_: &str| None;
+    let mut req = crate::plan::PlanRequest::with_env(&env);
+    req.selection.only = vec!["moved".into()];
+    let p = crate::plan::plan(&c, &catalog(), &req).unwrap();
+    assert_eq!(p.items.len(), 2, "--only TEMPLATE selects its items");
+    assert!(Arc::ptr_eq(&p.items[0].options, &p.items[1].options));
+    let entry = catalog().get("http").unwrap().clone();
+    let mut red = crate::Redactor::default();
+    let o = crate::plan::bind_captures(&entry, &p.items[1], &|_| None, &mut red).unwrap();
+    assert_eq!(o["url"], "http://127.0.0.1/c,d");
+}
+
+#[test]
+fn for_each_problems_point_into_the_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n/c\n/a,/x\n").unwrap();
+    let path = dir.path().join("t.toml");
+    let text = "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://x${row.olld}\"\nfor_each = { file = \"d.csv\" }\n";
+    let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
+    let all: Vec<String> = e
+        .problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {} | {}",
+                p.location,
+                p.message,
+                p.hint.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    let joined = all.join("\n");
+    assert!(
+        joined.contains("d.csv:3:1: this row has 1 field, the header has 2"),
+        "{joined}"
+    );
+    std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n").unwrap();
+    let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
+    let joined = format!(
+        "{:?}",
+        e.problems
+            .iter()
+            .map(|p| (&p.message, &p.hint))
+            .collect::<Vec<_>>()
+    );
+    assert!(joined.contains("`${row.olld}` names no column"), "{joined}");
+    assert!(joined.contains("did you mean ${row.old}?"), "{joined}");
+    std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n/a,/x\n").unwrap();
+    let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
+    let joined: Vec<String> = e
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.location, p.message))
+        .collect();
+    assert!(
+        joined
+            .iter()
+            .any(|l| l.contains("d.csv:3:1: row 2: duplicate key \"/a\" (first in row 1)")),
+        "{joined:?}"
+    );
+    // A template's needs problem is reported once, not once per row.
+    std::fs::write(dir.path().join("d.csv"), "old,new\n/a,/b\n/c,/d\n/e,/f\n").unwrap();
+    let text = "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://x${row.old}\"\nneeds = [\"nope\"]\nfor_each = { file = \"d.csv\" }\n";
+    let e = parse(&path.display().to_string(), text, &[], &catalog()).unwrap_err();
+    assert_eq!(
+        e.problems.len(),
+        1,
+        "{:?}",
+        e.problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
+    // Outside a template, `${row.…}` is an error too.
+    let text = "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://x${row.old}\"\n";
+    assert!(
+        problems(text)
+            .join("\n")
+            .contains("outside a for_each item")
+    );
+}
+
+#[test]
+fn shards_split_every_item_once_keeping_needs_and_templates_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..40).map(|i| format!("h{i}\n")).collect();
+    std::fs::write(dir.path().join("hosts.txt"), &rows).unwrap();
+    let path = dir.path().join("t.toml");
+    let mut text = String::from(
+        "[[item]]\nid = \"login\"\nmanual = true\n\n[[item]]\nid = \"after\"\nmanual = true\nneeds = [\"login\"]\n\n\
+         [[item]]\nid = \"whole\"\nprobe = \"http\"\nurl = \"http://${row.value}/\"\nfor_each = \"hosts.txt\"\n\n\
+         [[item]]\nid = \"spread\"\nprobe = \"http\"\nurl = \"http://${row.value}/\"\nfor_each = { file = \"hosts.txt\", spread = true }\n\n",
+    );
+    for i in 0..30 {
+        text.push_str(&format!("[[item]]\nid = \"m{i}\"\nmanual = true\n\n"));
+    }
+    let c = parse(&path.display().to_string(), &text, &[], &catalog()).expect("valid");
+    let env = |_: &str| None;
+    let req = crate::plan::PlanRequest::with_env(&env);
+    let whole = crate::plan::plan(&c, &catalog(), &req).unwrap();
+    let mut seen = vec![0u32; whole.items.len()];
+    let mut spread_shards = std::collections::BTreeSet::new();
+    for k in 1..=3 {
+        let mut p = crate::plan::plan(&c, &catalog(), &req).unwrap();
+        crate::plan::shard(&mut p, k, 3);
+        let pos = p.positions.clone().unwrap();
+        for (n, &at) in pos.iter().enumerate() {
+            seen[at] += 1;
+            assert_eq!(p.items[n].item.id, whole.items[at].item.id);
+        }
+        let ids: Vec<&str> = p.items.iter().map(|i| i.item.id.as_str()).collect();
+        assert_eq!(
+            ids.contains(&"login"),
+            ids.contains(&"after"),
+            "a needs chain stays together"
+        );
+        if let Some(a) = ids.iter().position(|i| *i == "after") {
+            let l = ids.iter().position(|i| *i == "login").unwrap();
+            assert_eq!(p.items[a].needs, [l], "needs point into the shard");
+        }
+        let whole_rows = ids.iter().filter(|i| i.starts_with("whole[")).count();
+        assert!(
+            whole_rows == 0 || whole_rows == 40,
+            "a template stays in one shard"
+        );
+        if ids.iter().any(|i| i.starts_with("spread[")) {
+            spread_shards.insert(k);
+        }
+    }
+    assert!(
+        seen.iter().all(|&n| n == 1),
+        "every item in exactly one shard"
+    );
+    assert_eq!(spread_shards.len(), 3, "spread = true spreads the rows");
+    assert_eq!(
+        crate::plan::shard_of("whole", 3),
+        crate::plan::shard_of("whole", 3)
+    );
 }

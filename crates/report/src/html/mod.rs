@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 
 use askama::Template;
 use base64::Engine as _;
-use preflight_model::{Diff, Report, RunSummary};
+use preflight_model::{Diff, ItemReport, Report, RunSummary};
 use sha2::Digest as _;
 
 use view::{DiffView, ItemView, MetaRow, SectionView, StatusView, VerdictView};
@@ -119,22 +119,54 @@ fn page(r: &Report, ctx: &HtmlContext) -> Page {
         .cloned()
         .collect();
     let manual = items.iter().filter(|i| i.manual).cloned().collect();
-    let mut sections: Vec<SectionView> = Vec::new();
-    for it in items {
-        match sections
-            .iter_mut()
-            .find(|s| s.raw == r.items[it.index].section)
-        {
-            Some(s) => s.items.push(it),
-            None => sections.push(SectionView::new(
-                sections.len(),
-                &r.items[it.index].section,
-                it,
-            )),
+    // Sections in checklist order; a template's items as one row and the ones
+    // that did not pass.
+    let mut names: Vec<&str> = Vec::new();
+    for i in &r.items {
+        if !names.contains(&i.section.as_str()) {
+            names.push(&i.section);
         }
     }
-    for s in &mut sections {
-        s.summarize();
+    let mut sections: Vec<SectionView> = Vec::new();
+    for name in names {
+        let members: Vec<(usize, &ItemReport)> = r
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.section == name)
+            .collect();
+        let mut rows: Vec<ItemView> = Vec::new();
+        let mut n = 0;
+        while n < members.len() {
+            let (at, i) = members[n];
+            let Some(t) = &i.template else {
+                rows.push(items[at].clone());
+                n += 1;
+                continue;
+            };
+            let run: Vec<(usize, &ItemReport)> = members[n..]
+                .iter()
+                .take_while(|(_, x)| x.template.as_ref() == Some(t))
+                .copied()
+                .collect();
+            let group: Vec<&ItemReport> = run.iter().map(|(_, x)| *x).collect();
+            rows.push(ItemView::template(at, t, &group, r.hidden(t)));
+            rows.extend(
+                run.iter()
+                    .filter(|(_, x)| x.status != preflight_core::Status::Pass)
+                    .map(|(k, _)| items[*k].clone()),
+            );
+            n += run.len();
+        }
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else { continue };
+        let mut s = SectionView::new(sections.len(), name, first);
+        s.items.extend(rows);
+        let all: Vec<&ItemReport> = members.iter().map(|(_, i)| *i).collect();
+        let mut templates: Vec<&str> = all.iter().filter_map(|i| i.template.as_deref()).collect();
+        templates.dedup();
+        s.summarize(&all, templates.iter().map(|t| r.hidden(t)).sum());
+        sections.push(s);
     }
     let checklist = view::clean(&r.checklist);
     let verdict = VerdictView::of(r.verdict);
@@ -181,7 +213,7 @@ fn page(r: &Report, ctx: &HtmlContext) -> Page {
         score: r.score,
         pass_score: r.pass_score,
         score_bar: view::ScoreBar::new(r.score, r.pass_score),
-        total: r.items.len(),
+        total: r.total(),
         counts,
         interrupted: r.interrupted,
         blockers,

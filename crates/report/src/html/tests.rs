@@ -63,6 +63,9 @@ fn summary(id: i64, at: &str, phase: &str, score: u8, failing: usize) -> RunSumm
         pass_score: 95,
         duration_ms: 800,
         interrupted: false,
+        running: false,
+        batch: None,
+        shard: None,
     }
 }
 

@@ -158,6 +158,9 @@ pub(crate) struct ItemView {
     pub facts: Option<String>,
     pub attested: Option<AttestView>,
     pub expired: Option<AttestView>,
+    /// For the row that stands for a `for_each` template: its summary
+    /// (`1,500 items: 1,499 pass, 1 fail`).
+    pub group: Option<String>,
 }
 
 impl ItemView {
@@ -214,7 +217,26 @@ impl ItemView {
                 .map(|f| clean(&serde_json::to_string_pretty(f).unwrap_or_else(|_| f.to_string()))),
             attested: i.attested.as_ref().map(AttestView::of),
             expired: i.expired_attestation.as_ref().map(AttestView::of),
+            group: None,
         }
+    }
+
+    /// The row of template `id` standing for `items` (the first at `index`) and
+    /// `hidden` passed ones the report does not hold.
+    pub fn template(index: usize, id: &str, items: &[&ItemReport], hidden: usize) -> ItemView {
+        let mut v = ItemView::new(index, items[0]);
+        v.id = clean(&format!("{id}[…]"));
+        v.title = String::new();
+        v.status = StatusView::of(crate::group::worst(items));
+        v.manual = false;
+        v.reason = String::new();
+        v.facts = None;
+        v.expectations.clear();
+        v.failed.clear();
+        v.attested = None;
+        v.expired = None;
+        v.group = Some(crate::group::summary(items, hidden));
+        v
     }
 
     /// The id in pieces that end at a dot, so a narrow column breaks it there.
@@ -231,11 +253,11 @@ impl ItemView {
 /// A section of the checklist and its items.
 #[derive(Debug, Clone)]
 pub(crate) struct SectionView {
-    /// The section as written (to group by).
-    pub raw: String,
     pub name: String,
     pub anchor: String,
     pub items: Vec<ItemView>,
+    /// Items in the section (a template's count for all of them).
+    pub total: usize,
     pub passed: usize,
     pub problems: usize,
 }
@@ -243,7 +265,6 @@ pub(crate) struct SectionView {
 impl SectionView {
     pub fn new(n: usize, raw: &str, first: ItemView) -> SectionView {
         SectionView {
-            raw: raw.to_string(),
             name: if raw.is_empty() {
                 "(no section)".into()
             } else {
@@ -251,15 +272,21 @@ impl SectionView {
             },
             anchor: format!("s{n}"),
             items: vec![first],
+            total: 0,
             passed: 0,
             problems: 0,
         }
     }
 
-    /// Counts what passed and what did not.
-    pub fn summarize(&mut self) {
-        self.passed = self.items.iter().filter(|i| i.status.rank == 4).count();
-        self.problems = self.items.iter().filter(|i| i.status.rank <= 1).count();
+    /// Counts what passed and what did not among the section's items (and `hidden`
+    /// passed ones the report does not hold).
+    pub fn summarize(&mut self, items: &[&ItemReport], hidden: usize) {
+        self.total = items.len() + hidden;
+        self.passed = items.iter().filter(|i| i.status == Status::Pass).count() + hidden;
+        self.problems = items
+            .iter()
+            .filter(|i| matches!(i.status, Status::Fail | Status::Error))
+            .count();
     }
 }
 
@@ -380,7 +407,7 @@ pub(crate) fn meta(r: &Report) -> Vec<MetaRow> {
             "items",
             format!(
                 "{} ({} critical)",
-                r.items.len(),
+                r.total(),
                 r.items.iter().filter(|i| i.severity == "critical").count()
             ),
             false,
