@@ -14,6 +14,7 @@
 pub mod attest;
 pub mod checklist;
 pub mod error;
+mod eval_threads;
 pub mod expect;
 pub mod input;
 pub mod names;

@@ -115,7 +115,7 @@ pub fn judge_until(
         .unwrap_or_else(|e| could_not_judge(expect, e))
 }
 
-/// [`judge_until`] on a detached thread of its own, then the item's `captures`
+/// [`judge_until`] on an evaluation thread (see [`crate::eval_threads`]), then the item's `captures`
 /// from the same facts (within the same budget): `done` gets the judgement, the
 /// values taken and why one could not be, and the facts back. For callers that
 /// must not block while expressions are evaluated and must be able to stop
@@ -129,30 +129,23 @@ pub fn spawn_judge(
     budget: Budget,
     done: impl FnOnce(Judged, Taken, Facts) + Send + 'static,
 ) -> Result<(), String> {
-    std::thread::Builder::new()
-        .name("preflight-judge".into())
-        .stack_size(crate::expect::EVAL_STACK_BYTES)
-        .spawn(move || {
-            let row = row.as_ref();
-            let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                judge_here(&expect, &facts, &vars, row, Some(budget))
-            }))
-            .unwrap_or_else(|_| {
-                could_not_judge(&expect, "the expression evaluator crashed".into())
-            });
-            let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                take_here(&captures, &facts, &vars, row, Some(budget))
-            }))
-            .unwrap_or_else(|_| {
-                (
-                    serde_json::Map::new(),
-                    Some("the expression evaluator crashed taking a capture".into()),
-                )
-            });
-            done(judged, taken, facts);
-        })
-        .map(drop)
-        .map_err(|e| format!("could not start a thread to judge the expectations: {e}"))
+    crate::eval_threads::spawn(move || {
+        let row = row.as_ref();
+        let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            judge_here(&expect, &facts, &vars, row, Some(budget))
+        }))
+        .unwrap_or_else(|_| could_not_judge(&expect, "the expression evaluator crashed".into()));
+        let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            take_here(&captures, &facts, &vars, row, Some(budget))
+        }))
+        .unwrap_or_else(|_| {
+            (
+                serde_json::Map::new(),
+                Some("the expression evaluator crashed taking a capture".into()),
+            )
+        });
+        done(judged, taken, facts);
+    })
 }
 
 fn could_not_judge(expect: &[Expectation], why: String) -> Judged {
