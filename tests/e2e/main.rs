@@ -7,6 +7,7 @@ mod support;
 mod captures;
 mod command_json;
 mod contract;
+mod deploy;
 mod dns;
 mod engine;
 mod failed_steps;
