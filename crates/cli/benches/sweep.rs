@@ -9,9 +9,13 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+mod measure;
+
 use std::path::Path;
+
+use measure::{median, timed_run};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const ITEMS: usize = 1000;
 const RUNS: usize = 5;
@@ -27,31 +31,6 @@ fn checklist(scheme_var: &str) -> String {
         ));
     }
     s
-}
-
-/// Runs a command under `/usr/bin/time -f %M`; returns (wall time, peak RSS KiB).
-fn timed_run(bin: &Path, args: &[String]) -> (Duration, Option<u64>, bool) {
-    let t0 = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg(bin)
-        .args(args)
-        .output()
-        .expect("run /usr/bin/time");
-    let wall = t0.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss = stderr
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse::<u64>().ok());
-    let go = out.status.code() == Some(0);
-    (wall, rss, go)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -98,10 +77,14 @@ fn main() {
         let mut walls = Vec::new();
         let mut peak = 0;
         for _ in 0..RUNS {
-            let (wall, rss, go) = timed_run(bin, &args);
-            assert!(go, "the bench sweep must be GO (every item passes)");
-            walls.push(wall);
-            peak = peak.max(rss.unwrap_or(0));
+            let t = timed_run(bin, &args);
+            assert!(
+                t.go,
+                "the bench sweep must be GO (every item passes): {}",
+                t.stderr
+            );
+            walls.push(t.wall);
+            peak = peak.max(t.rss_kib.unwrap_or(0));
         }
         let best = *walls.iter().min().expect("runs");
         println!(

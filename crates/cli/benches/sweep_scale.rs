@@ -13,7 +13,11 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+mod measure;
+
 use std::path::Path;
+
+use measure::{median, timed_run};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -41,26 +45,6 @@ fn checklist(n: usize, tables: bool) -> String {
          url = \"${{api_plain}}/api/health?delay_ms={DELAY_MS}&i=${{row.value}}\"\n\
          for_each = \"ids.txt\"\nexpect = [\"status == 200\", \"json.status == 'healthy'\"]\n"
     )
-}
-
-/// Runs a command under `/usr/bin/time -f %M`; returns (wall time, peak RSS KiB, exit 0).
-fn timed_run(bin: &Path, args: &[String]) -> (Duration, u64, bool, String) {
-    let t0 = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg(bin)
-        .args(args)
-        .output()
-        .expect("run /usr/bin/time");
-    let wall = t0.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rss = stderr
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    (wall, rss, out.status.code() == Some(0), stderr)
 }
 
 fn main() {
@@ -130,13 +114,14 @@ fn main() {
                 "--store".into(),
                 store.display().to_string(),
             ];
-            let (wall, rss, go, stderr) = timed_run(bin, &args);
+            let t = timed_run(bin, &args);
             assert!(
-                go,
-                "the bench sweep must be GO (every item passes): {stderr}"
+                t.go,
+                "the bench sweep must be GO (every item passes): {}",
+                t.stderr
             );
-            walls.push(wall);
-            peak = peak.max(rss);
+            walls.push(t.wall);
+            peak = peak.max(t.rss_kib.unwrap_or(0));
         }
         walls.sort();
         checks.sort();
@@ -147,7 +132,7 @@ fn main() {
             "| {n} | {} ms | {} / {} ms | {:.2} | {:.0} MB | {:.2} KB | {} ms |",
             floor.as_millis(),
             best.as_millis(),
-            walls[walls.len() / 2].as_millis(),
+            median(walls.clone()).as_millis(),
             best.as_secs_f64() / floor.as_secs_f64(),
             peak as f64 / 1024.0,
             peak as f64 / n as f64,
