@@ -115,7 +115,7 @@ pub fn judge_until(
         .unwrap_or_else(|e| could_not_judge(expect, e))
 }
 
-/// [`judge_until`] on an evaluation thread (see [`crate::eval_threads`]), then the item's `captures`
+/// [`judge_until`] on one of the kept evaluation threads (deep stacks), then the item's `captures`
 /// from the same facts (within the same budget): `done` gets the judgement, the
 /// values taken and why one could not be, and the facts back. For callers that
 /// must not block while expressions are evaluated and must be able to stop
