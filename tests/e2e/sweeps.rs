@@ -318,3 +318,35 @@ fn postgres_shards_run_at_once_and_merge_into_the_unsharded_verdict() {
         stdout(&v)
     );
 }
+
+/// The demo's templates: a healthy one is one summary line, a broken one is its
+/// summary and then the one row that failed, with its reason.
+#[test]
+fn the_demo_reports_a_template_as_a_summary_and_its_failing_rows() {
+    let o = crate::support::preflight(&["demo", "--color", "never"], &[]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("✔ site.old-urls[…]  6 items: 6 pass\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("site.old-urls[/pricing]"),
+        "a passing row of a template is not listed: {out}"
+    );
+    let at = out
+        .find("✘ bad.moved-urls[…]  4 items: 3 pass, 1 fail\n")
+        .unwrap_or_else(|| panic!("{out}"));
+    let rest = &out[at..];
+    let row = rest
+        .lines()
+        .nth(1)
+        .expect("the failing row follows its summary");
+    assert!(row.contains("✘ bad.moved-urls[/old-home]"), "{rest}");
+    assert!(
+        rest.lines()
+            .nth(2)
+            .is_some_and(|l| l.contains("hops[0].status was 302")),
+        "{rest}"
+    );
+    assert!(!out.contains("bad.moved-urls[/team]"), "{out}");
+}
