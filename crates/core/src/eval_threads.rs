@@ -3,18 +3,28 @@
 //! recurse), and they are kept between jobs. Starting a thread with a 64 MiB stack
 //! for every item costs more than judging it (a 100,000-item sweep spent most of
 //! its system time mapping stacks), so a job goes to an idle thread when there is
-//! one and starts a new thread only when every thread is busy, up to
-//! [`max_threads`]; past that it waits its turn. A wave of 1,024 items finishing at
-//! once would otherwise start hundreds of threads, each with its own allocator
-//! heap. Waiting is bounded: every job is stopped at its item's deadline. Threads
+//! one, and a new thread starts only while fewer than one per core are alive: a
+//! wave of 1,024 items finishing at once is judged by a thread per core (each job
+//! takes microseconds, and every thread costs its own allocator heap).
+//!
+//! A slow evaluation (a regular expression over a large body) must not hold up the
+//! others, so a watcher looks at the queue every [`SLOW`] while jobs wait, and
+//! starts one more thread for each job that has run longer than that, up to
+//! [`MAX_THREADS`]. Every job is stopped at its item's deadline anyway. Threads
 //! left idle for [`KEEP_IDLE`] end.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a thread with nothing to do waits for a job before it ends.
 const KEEP_IDLE: Duration = Duration::from_secs(10);
+
+/// A job running longer than this no longer counts against the threads' limit.
+const SLOW: Duration = Duration::from_millis(20);
+
+/// Evaluation threads alive at most, however many jobs are slow.
+const MAX_THREADS: usize = 64;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -25,22 +35,46 @@ struct Queue {
     idle: usize,
     /// Threads alive (waiting or working).
     alive: usize,
+    /// When each running job started, by job number.
+    running: Vec<(u64, Instant)>,
+    /// The next job's number.
+    next: u64,
+    /// Whether the watcher thread has been started.
+    watched: bool,
 }
 
-/// At most this many evaluation threads: four per core, and never fewer than 16,
-/// so a few slow evaluations leave room for the rest.
-fn max_threads() -> usize {
-    static MAX: OnceLock<usize> = OnceLock::new();
-    *MAX.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        (4 * cores).max(16)
-    })
+impl Queue {
+    /// How many threads may be alive now: one per core (at least two), plus one
+    /// per slow job.
+    fn limit(&self) -> usize {
+        static CORES: OnceLock<usize> = OnceLock::new();
+        let cores = *CORES.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(2, usize::from)
+                .max(2)
+        });
+        let slow = self
+            .running
+            .iter()
+            .filter(|(_, at)| at.elapsed() > SLOW)
+            .count();
+        (cores + slow).min(MAX_THREADS)
+    }
+
+    /// Whether a job waits that no idle thread will take, and one more thread may
+    /// start.
+    fn wants_thread(&self) -> bool {
+        self.jobs.len() > self.idle && self.alive < self.limit()
+    }
 }
 
 #[derive(Default)]
 struct Threads {
     queue: Mutex<Queue>,
+    /// Wakes a waiting evaluation thread.
     wake: Condvar,
+    /// Wakes the watcher.
+    waiting: Condvar,
 }
 
 fn threads() -> &'static Threads {
@@ -53,14 +87,17 @@ impl Threads {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One thread's life: take jobs until none comes for [`KEEP_IDLE`].
+    /// One evaluation thread's life: take jobs until none comes for [`KEEP_IDLE`].
     fn serve(&self) {
         loop {
-            let job = {
+            let (job, number) = {
                 let mut q = self.lock();
                 loop {
                     if let Some(job) = q.jobs.pop_front() {
-                        break job;
+                        let number = q.next;
+                        q.next += 1;
+                        q.running.push((number, Instant::now()));
+                        break (job, number);
                     }
                     q.idle += 1;
                     let (guard, waited) = self
@@ -77,29 +114,71 @@ impl Threads {
             };
             // A job catches its own panics; this keeps the thread if one does not.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            self.lock().running.retain(|(n, _)| *n != number);
+        }
+    }
+
+    /// The watcher: while jobs wait, every [`SLOW`], one more thread for each job
+    /// that has become slow.
+    fn watch(&self) {
+        let mut q = self.lock();
+        loop {
+            let pause = if q.jobs.is_empty() { KEEP_IDLE } else { SLOW };
+            q = self
+                .waiting
+                .wait_timeout(q, pause)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            while q.wants_thread() {
+                q.alive += 1;
+                drop(q);
+                let started = start_thread();
+                q = self.lock();
+                if started.is_err() {
+                    q.alive -= 1;
+                    break;
+                }
+            }
         }
     }
 }
 
+fn start_thread() -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("preflight-judge".into())
+        .stack_size(crate::expect::EVAL_STACK_BYTES)
+        .spawn(|| threads().serve())
+        .map(drop)
+}
+
 /// Runs `job` on an evaluation thread without waiting for it. Fails only when no
-/// thread is free and a new one cannot be started.
+/// thread is alive and a new one cannot be started.
 pub(crate) fn spawn(job: impl FnOnce() + Send + 'static) -> Result<(), String> {
     let t = threads();
     let mut q = t.lock();
     q.jobs.push_back(Box::new(job));
-    // Every waiting thread that has not yet been given a job will take one.
-    if q.idle >= q.jobs.len() || q.alive >= max_threads() {
+    if !q.watched {
+        q.watched = true;
+        // Without the watcher a slow job could hold up the queue behind it; the
+        // evaluation threads still serve.
+        let _ = std::thread::Builder::new()
+            .name("preflight-judge-watch".into())
+            .stack_size(64 * 1024)
+            .spawn(|| threads().watch());
+    }
+    if !q.wants_thread() {
+        // An idle thread takes it; if it must wait, the watcher keeps an eye on
+        // the jobs ahead of it.
         t.wake.notify_one();
+        if q.jobs.len() > q.idle {
+            t.waiting.notify_one();
+        }
         return Ok(());
     }
     q.alive += 1;
     drop(q);
-    let started = std::thread::Builder::new()
-        .name("preflight-judge".into())
-        .stack_size(crate::expect::EVAL_STACK_BYTES)
-        .spawn(|| threads().serve());
-    match started {
-        Ok(_) => Ok(()),
+    match start_thread() {
+        Ok(()) => Ok(()),
         Err(e) => {
             let mut q = t.lock();
             q.alive -= 1;
@@ -155,12 +234,18 @@ mod tests {
     }
 
     #[test]
-    fn a_long_job_does_not_hold_up_the_others() {
+    fn slow_jobs_do_not_hold_up_the_others() {
+        // More slow jobs than cores: every thread the core count allows is busy.
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
-        spawn(move || {
-            let _ = gate_rx.recv_timeout(Duration::from_secs(30));
-        })
-        .expect("spawn");
+        let gate = std::sync::Arc::new(Mutex::new(gate_rx));
+        for _ in 0..cores + 2 {
+            let gate = gate.clone();
+            spawn(move || {
+                let _ = gate.lock().map(|g| g.recv_timeout(Duration::from_secs(30)));
+            })
+            .expect("spawn");
+        }
         let (tx, rx) = mpsc::channel();
         spawn(move || {
             let _ = tx.send(());
@@ -168,8 +253,8 @@ mod tests {
         .expect("spawn");
         assert!(
             rx.recv_timeout(Duration::from_secs(5)).is_ok(),
-            "a job waited behind a busy thread"
+            "a job waited behind slow ones"
         );
-        let _ = gate_tx.send(());
+        drop(gate_tx);
     }
 }
