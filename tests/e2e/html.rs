@@ -12,11 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::browser::{Browser, Load};
+use crate::browser::Browser;
 use crate::support::*;
 
 /// One browser test at a time: their timings should not measure each other.
@@ -243,18 +242,12 @@ fn ids(report: &Value) -> Vec<String> {
         .collect()
 }
 
-/// What one page showed the browser, with and without JavaScript.
-struct Checked {
-    load: Load,
-}
-
 /// Opens `page` at 1280 px and 390 px (and once at 1280 px without JavaScript):
 /// no errors, no requests but the page, the verdict in the first screen, every id
 /// in the visible text, nothing wider than a phone. Saves `NAME-1280.png` and
 /// `NAME-390.png`.
-fn check_page(b: &mut Browser, page: &Path, name: &str, verdict: &str, ids: &[String]) -> Checked {
+fn check_page(b: &mut Browser, page: &Path, name: &str, verdict: &str, ids: &[String]) {
     let url = format!("file://{}", page.display());
-    let mut first = None;
     for (width, mobile, js) in [(1280, false, true), (390, true, true), (1280, false, false)] {
         let tab = b.tab(width, mobile, js);
         let load = b.load(&tab, page);
@@ -306,10 +299,6 @@ fn check_page(b: &mut Browser, page: &Path, name: &str, verdict: &str, ids: &[St
             );
         }
         b.close(&tab);
-        first.get_or_insert(load);
-    }
-    Checked {
-        load: first.expect("loaded"),
     }
 }
 
@@ -462,11 +451,7 @@ fn html_report_of_a_real_run_is_inert_and_readable_in_a_browser() {
 }
 
 #[test]
-#[expect(
-    clippy::print_stderr,
-    reason = "the measured load time is worth seeing"
-)]
-fn html_report_of_a_thousand_items_renders_in_under_a_second() {
+fn html_report_of_a_thousand_items_loads_and_filters() {
     let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(mut b) = browser() else { return };
     let env = Env::start();
@@ -492,24 +477,12 @@ fn html_report_of_a_thousand_items_renders_in_under_a_second() {
     let ids: Vec<String> = (0..1000)
         .map(|i| format!("svc{:02}.check{i:04}", i / 50))
         .collect();
-    let checked = check_page(&mut b, &page, "thousand", "NO-GO", &ids);
-    // The first load may meet cold caches; the best of three is the page's cost.
+    // How long it takes to load is measured by `cargo bench -p preflight-cli --bench
+    // html_report`, never asserted here.
+    check_page(&mut b, &page, "thousand", "NO-GO", &ids);
     let tab = b.tab(1280, false, true);
-    let mut best = checked.load.wall;
-    for _ in 0..3 {
-        best = best.min(b.load(&tab, &page).wall);
-    }
-    let size = std::fs::metadata(&page).expect("page").len();
-    eprintln!(
-        "1,000-item HTML report: {} KiB, first load {} ms, best load {} ms",
-        size / 1024,
-        checked.load.wall.as_millis(),
-        best.as_millis()
-    );
-    assert!(
-        best < Duration::from_secs(1),
-        "a 1,000-item report loads and lays out in under a second: {best:?}"
-    );
+    let load = b.load(&tab, &page);
+    assert!(load.errors.is_empty(), "{:?}", load.errors);
     // Filtering to the problems shows only the failing rows.
     b.eval(
         &tab,

@@ -2,8 +2,6 @@
 //! labels, attestations, the diff and the cost of 1,000 items. The browser side
 //! (console, requests, layout) is tested end to end in `tests/e2e/html.rs`.
 
-use std::time::{Duration, Instant};
-
 use base64::Engine as _;
 use preflight_core::verdict::Counts;
 use preflight_core::{Status, Verdict};
@@ -322,11 +320,7 @@ fn the_diff_lists_regressions_fixes_new_removed_and_slower_items() {
 }
 
 #[test]
-#[expect(
-    clippy::print_stderr,
-    reason = "the measured render time is worth seeing"
-)]
-fn a_thousand_items_render_quickly() {
+fn a_thousand_items_render_one_row_each() {
     let mut r = sample_report();
     let template = r.items[0].clone();
     r.items = (0..1000)
@@ -348,14 +342,7 @@ fn a_thousand_items_render_quickly() {
             it
         })
         .collect();
-    let start = Instant::now();
+    // Its speed is measured by `cargo bench -p preflight-cli --bench html_report`.
     let page = render_html(&r, &HtmlContext::default());
-    let took = start.elapsed();
     assert_eq!(page.matches("<tr id=\"i").count(), 1000);
-    eprintln!(
-        "rendered 1,000 items ({} KiB) in {} ms",
-        page.len() / 1024,
-        took.as_millis()
-    );
-    assert!(took < Duration::from_secs(1), "{took:?}");
 }
