@@ -229,6 +229,28 @@ fn target_text_is_inert_in_every_format_and_every_view() {
     assert_inert("watch stderr", &stderr(&o));
 }
 
+/// clap quotes the argument it refuses: escaped like everything else, whatever argv
+/// holds (a pasted escape sequence, a shell variable gone wrong).
+#[test]
+fn arguments_are_inert_in_usage_errors() {
+    let hostile = "\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}desrever\r\n  ✔ forged.item  all good";
+    for args in [
+        vec![hostile],
+        vec!["run", "x.toml", &format!("--{hostile}")],
+        vec!["run", "x.toml", "--color", hostile],
+        vec!["history", "--limit", hostile],
+    ] {
+        let o = Command::new(bin()).args(&args).output().expect("run");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("error: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert_inert(&format!("{args:?}"), &stderr(&o));
+    }
+}
+
 #[test]
 fn checklist_text_is_inert_in_errors() {
     let bad = Bad::start();

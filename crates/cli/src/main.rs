@@ -109,9 +109,26 @@ fn main() -> ExitCode {
     }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        // Help and version are ours: printed as clap styles them.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(0);
+        }
+        // An error quotes the argument it refused, and argv can hold anything
+        // (a pasted escape sequence, a shell variable): the error is told again
+        // for argv with each argument escaped onto one line, so no argument can
+        // colour the terminal or forge a line of output.
+        Err(e) => {
+            let escaped: Vec<String> = std::env::args_os()
+                .map(|a| preflight_core::sanitize::line(&a.to_string_lossy()).into_owned())
+                .collect();
+            let told = match Cli::try_parse_from(&escaped) {
+                Err(again) => again.render().to_string(),
+                // Escaping made them valid: say so without quoting them.
+                Ok(_) => format!("error: invalid arguments ({})\n", e.kind()),
+            };
+            output::stderr_raw(&preflight_core::sanitize::lines(&told));
+            return ExitCode::from(2);
         }
     };
     terminal::init(cli.color);
