@@ -16,7 +16,8 @@
 //! addresses per name) for CORS, cookies, redirects and security headers ([`web`]);
 //! WebSocket servers ([`websocket`]). Mutual-TLS and IPv6 servers, and client
 //! certificates ([`networks`]); a real forward proxy from Debian, started on demand
-//! ([`proxy`]).
+//! ([`proxy`]). Probe crates' tests make their attempts through [`trial`], the way
+//! the runner does, with the facts held to the probe's `FACTS`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), preflight_testbed::TestbedError> {
@@ -38,6 +39,7 @@ pub mod postgres;
 pub mod proxy;
 pub mod rdap;
 mod tls;
+pub mod trial;
 pub mod unbound;
 pub mod web;
 pub mod webhooks;

@@ -5,25 +5,20 @@
 
 use std::time::Duration;
 
-use preflight_core::probe::conformance;
 use preflight_core::{AnyProbe, Context, Facts, Failure, Options, Probe};
 use preflight_probe_dns::{DnsProbe, Error};
 use preflight_testbed::dns::DnsServers;
 use preflight_testbed::mailzone::SIGNED_ADDR;
+use preflight_testbed::trial;
 use serde_json::{Value, json};
 
 async fn observe(options: Value) -> Result<Facts, Failure> {
-    let options: Options = serde_json::from_value(options).expect("options object");
-    let probe = DnsProbe::new();
-    let problems = probe.check(&options);
-    assert!(problems.is_empty(), "{problems:?}");
-    let facts = AnyProbe::prepare(&probe, &options, &Context::new(Duration::from_secs(10)))
-        .expect("prepare")
-        .observe()
-        .await?;
-    let problems = conformance(DnsProbe::FACTS, &facts);
-    assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    Ok(facts)
+    trial::attempt(
+        &DnsProbe::new(),
+        options,
+        &Context::new(Duration::from_secs(10)),
+    )
+    .await
 }
 
 async fn ask(dns: &DnsServers, extra: Value) -> Facts {

@@ -3,26 +3,21 @@
 
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::conformance;
-use preflight_core::{AnyProbe, Context, Facts, Failure, Options, Probe};
+use preflight_core::{Context, Facts, Failure};
 use preflight_probe_dns::{DnsProbe, Error, Server, Silence, Unanswered};
 use preflight_testbed::dns::{API_ADDR, API_ADDR_STALE, DnsServers};
+use preflight_testbed::trial;
 use serde_json::{Value, json};
 
 /// Checks, prepares and observes like the runner; facts, whenever there are some,
 /// match [`DnsProbe::FACTS`].
 async fn observe(options: Value) -> Result<Facts, Failure> {
-    let options: Options = serde_json::from_value(options).expect("options object");
-    let probe = DnsProbe::new();
-    let problems = probe.check(&options);
-    assert!(problems.is_empty(), "{problems:?}");
-    let facts = AnyProbe::prepare(&probe, &options, &Context::new(Duration::from_secs(10)))
-        .expect("prepare")
-        .observe()
-        .await?;
-    let problems = conformance(DnsProbe::FACTS, &facts);
-    assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    Ok(facts)
+    trial::attempt(
+        &DnsProbe::new(),
+        options,
+        &Context::new(Duration::from_secs(10)),
+    )
+    .await
 }
 
 async fn facts(dns: &DnsServers, name: &str, rtype: &str) -> Facts {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::probe::conformance;
 use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Options, Probe};
 use preflight_probe_http::HttpProbe;
 use preflight_testbed::Testbed;
 use preflight_testbed::networks::has_ipv6_loopback;
 use preflight_testbed::proxy::ForwardProxy;
+use preflight_testbed::trial;
 use preflight_testbed::web::NODES_NAME;
 use serde_json::{Value, json};
 
@@ -31,17 +31,7 @@ fn context(net: &Arc<Network>) -> Context {
 }
 
 async fn attempt(probe: &HttpProbe, net: &Arc<Network>, v: Value) -> Result<Facts, Failure> {
-    let opts: Options = serde_json::from_value(v).expect("options are an object");
-    assert!(probe.check(&opts).is_empty(), "{:?}", probe.check(&opts));
-    let obs = AnyProbe::prepare(probe, &opts, &context(net))?;
-    let r = tokio::time::timeout(Duration::from_secs(20), obs.observe())
-        .await
-        .expect("an attempt on loopback ends quickly");
-    if let Ok(facts) = &r {
-        let problems = conformance(HttpProbe::FACTS, facts);
-        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    }
-    r
+    trial::attempt(probe, v, &context(net)).await
 }
 
 fn proxy() -> ForwardProxy {

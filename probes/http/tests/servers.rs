@@ -7,37 +7,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::probe::conformance;
-use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Observer, Options, Probe};
+use preflight_core::{AnyProbe, Context, Facts, Failure, Observer, Options, Probe};
 use preflight_probe_http::{Error, HttpProbe};
 use preflight_testbed::Testbed;
+use preflight_testbed::trial;
 use serde_json::{Value, json};
 
-fn observer(v: Value) -> Arc<dyn Observer> {
-    let opts: Options = serde_json::from_value(v).expect("options are an object");
-    let p = HttpProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
-    AnyProbe::prepare(&p, &opts, &Context::new(Duration::from_secs(10))).expect("prepare")
+/// An item's context for these tests: a 10 s timeout, no proxy, the Mozilla roots.
+fn context() -> Context {
+    Context::new(Duration::from_secs(10))
 }
 
-async fn attempt(v: Value) -> Result<Facts, Failure> {
-    let r = tokio::time::timeout(Duration::from_secs(20), observer(v).observe())
-        .await
-        .expect("an attempt against the testbed ends quickly");
-    if let Ok(facts) = &r {
-        let problems = conformance(HttpProbe::FACTS, facts);
-        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    }
-    r
+fn observer(v: Value) -> Arc<dyn Observer> {
+    trial::observer(&HttpProbe::new(), v, &context())
 }
 
 async fn observe(v: Value) -> Facts {
-    attempt(v).await.expect("facts")
+    trial::observe(&HttpProbe::new(), v, &context()).await
 }
 
 async fn fails(v: Value) -> Failure {
-    let f = attempt(v).await.expect_err("a failure");
-    assert_eq!(f.blame(), Blame::Target, "{f}");
-    f
+    trial::fails(&HttpProbe::new(), v, &context()).await
 }
 
 #[tokio::test]

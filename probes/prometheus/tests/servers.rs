@@ -3,13 +3,12 @@
 //! posted alerts), each started on a free loopback port in a temp dir.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::conformance;
-use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Observer, Options, Probe};
+use preflight_core::{Blame, Context, Facts, Failure};
 use preflight_probe_prometheus::PrometheusProbe;
 use preflight_testbed::Testbed;
+use preflight_testbed::trial;
 use serde_json::{Value, json};
 
 /// A server process, killed on drop.
@@ -127,20 +126,15 @@ async fn prometheus(dir: &std::path::Path, target: &str, alertmanager: &str) -> 
     (server, url)
 }
 
-fn observer(v: Value) -> Arc<dyn Observer> {
-    let opts: Options = serde_json::from_value(v).expect("options");
-    let p = PrometheusProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
-    AnyProbe::prepare(&p, &opts, &Context::new(Duration::from_secs(10))).expect("prepare")
+fn context() -> Context {
+    Context::new(Duration::from_secs(10))
 }
 
 /// One attempt; facts are checked against `PrometheusProbe::FACTS`, and each mode
 /// reports all of its own facts and none of the other's.
 async fn observe(v: Value) -> Result<Facts, Failure> {
-    let r = observer(v.clone()).observe().await;
+    let r = trial::attempt(&PrometheusProbe::new(), v.clone(), &context()).await;
     if let Ok(facts) = &r {
-        let problems = conformance(PrometheusProbe::FACTS, facts);
-        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
         let names: Vec<&str> = facts.keys().map(String::as_str).collect();
         if v.get("alertmanager").is_some() {
             assert_eq!(names, ["alerts", "firing"], "{facts:?}");
@@ -307,7 +301,11 @@ async fn queries_alerts_and_hostile_answers() {
     )
     .await;
     assert!(e.reason().contains("HTTP 404"), "{e}");
-    let hang = observer(json!({"url": format!("http://{}", bed.hang_addr()), "query": "up"}));
+    let hang = trial::observer(
+        &PrometheusProbe::new(),
+        json!({"url": format!("http://{}", bed.hang_addr()), "query": "up"}),
+        &context(),
+    );
     assert!(
         tokio::time::timeout(Duration::from_millis(500), hang.observe())
             .await

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use preflight_core::probe::conformance;
-use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Observer, Options, Probe};
+use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Options, Probe};
 use preflight_probe_redis::{Error, RedisProbe};
+use preflight_testbed::trial;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -84,20 +85,9 @@ async fn raw(port: u16, commands: &str) {
     let _ = tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await;
 }
 
-/// Checks and prepares the options as core does.
-fn observer(v: Value) -> Arc<dyn Observer> {
-    let opts: Options = serde_json::from_value(v).expect("options");
-    let p = RedisProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
-    AnyProbe::prepare(&p, &opts, &Context::new(Duration::from_secs(5))).expect("prepare")
-}
-
-/// One observation; every set of facts is held to the probe's description of them.
+/// One observation, checked, prepared and held to the probe's FACTS as core does.
 async fn observe(v: Value) -> Result<Facts, Failure> {
-    let facts = observer(v).observe().await?;
-    let problems = conformance(RedisProbe::FACTS, &facts);
-    assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    Ok(facts)
+    trial::attempt(&RedisProbe::new(), v, &Context::new(Duration::from_secs(5))).await
 }
 
 /// A failure the target is to blame for, with its typed error.
@@ -360,7 +350,11 @@ async fn a_silent_server_leaves_the_timeout_to_the_runner() {
             held.push(s);
         }
     });
-    let obs = observer(json!({"url": format!("redis://127.0.0.1:{port}")}));
+    let obs = trial::observer(
+        &RedisProbe::new(),
+        json!({"url": format!("redis://127.0.0.1:{port}")}),
+        &Context::new(Duration::from_secs(5)),
+    );
     // The runner drops the attempt at the item's timeout; dropping must be clean.
     let r = tokio::time::timeout(Duration::from_millis(300), obs.observe()).await;
     assert!(r.is_err(), "a silent server cannot produce facts");

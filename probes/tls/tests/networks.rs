@@ -6,27 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::probe::conformance;
 use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Options, Probe};
 use preflight_probe_tls::TlsProbe;
 use preflight_testbed::Testbed;
 use preflight_testbed::networks::has_ipv6_loopback;
+use preflight_testbed::trial;
 use serde_json::{Value, json};
 
 async fn attempt(net: &Arc<Network>, v: Value) -> Result<Facts, Failure> {
-    let opts: Options = serde_json::from_value(v).expect("options are an object");
-    let p = TlsProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
     let cx = Context::new(Duration::from_secs(10)).with_network(net.clone());
-    let obs = AnyProbe::prepare(&p, &opts, &cx)?;
-    let r = tokio::time::timeout(Duration::from_secs(20), obs.observe())
-        .await
-        .expect("a handshake on loopback ends quickly");
-    if let Ok(facts) = &r {
-        let problems = conformance(TlsProbe::FACTS, facts);
-        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    }
-    r
+    trial::attempt(&TlsProbe::new(), v, &cx).await
 }
 
 #[tokio::test]

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::{AnyProbe, Context, Facts, Failure, Options};
+use preflight_core::{Context, Facts, Failure};
 use preflight_probe_webhook::WebhookProbe;
 use preflight_testbed::proxy::ForwardProxy;
+use preflight_testbed::trial;
 use preflight_testbed::{Testbed, webhooks};
 use serde_json::{Value, json};
 
@@ -22,11 +23,8 @@ fn network(vars: &[(&str, String)], ca: Option<String>) -> Arc<Network> {
 }
 
 async fn attempt(net: &Arc<Network>, v: Value) -> Result<Facts, Failure> {
-    let opts: Options = serde_json::from_value(v).expect("object");
-    let p = WebhookProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
     let cx = Context::new(Duration::from_secs(10)).with_network(net.clone());
-    AnyProbe::prepare(&p, &opts, &cx)?.observe().await
+    trial::attempt(&WebhookProbe::new(), v, &cx).await
 }
 
 #[tokio::test]

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_core::network::{Network, Trust};
-use preflight_core::probe::conformance;
-use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Options, Probe};
+use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Options};
 use preflight_probe_websocket::WebSocketProbe;
 use preflight_testbed::Testbed;
 use preflight_testbed::networks::has_ipv6_loopback;
 use preflight_testbed::proxy::ForwardProxy;
+use preflight_testbed::trial;
 use preflight_testbed::websocket::GREETING;
 use serde_json::{Value, json};
 
@@ -25,19 +25,8 @@ fn network(vars: &[(&str, String)]) -> Arc<Network> {
 }
 
 async fn attempt(net: &Arc<Network>, v: Value) -> Result<Facts, Failure> {
-    let opts: Options = serde_json::from_value(v).expect("options are an object");
-    let p = WebSocketProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
     let cx = Context::new(Duration::from_secs(10)).with_network(net.clone());
-    let obs = AnyProbe::prepare(&p, &opts, &cx)?;
-    let r = tokio::time::timeout(Duration::from_secs(20), obs.observe())
-        .await
-        .expect("an attempt on loopback ends quickly");
-    if let Ok(facts) = &r {
-        let problems = conformance(WebSocketProbe::FACTS, facts);
-        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    }
-    r
+    trial::attempt(&WebSocketProbe::new(), v, &cx).await
 }
 
 #[tokio::test]

@@ -3,47 +3,26 @@
 //! server that never completes the handshake and servers that flood. Every
 //! observation's facts are checked against `WebSocketProbe::FACTS`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use preflight_core::probe::conformance;
-use preflight_core::{AnyProbe, Blame, Context, Facts, Failure, Observer, Options, Probe};
+use preflight_core::{Context, Facts, Failure};
 use preflight_probe_websocket::{Error, WebSocketProbe};
 use preflight_testbed::Testbed;
+use preflight_testbed::trial;
 use preflight_testbed::websocket::{GREETING, SUBPROTOCOL, TOKEN};
 use serde_json::{Value, json};
 
-fn observer(v: Value, timeout: Duration) -> Arc<dyn Observer> {
-    let opts: Options = serde_json::from_value(v).expect("options are an object");
-    let p = WebSocketProbe::new();
-    assert!(p.check(&opts).is_empty(), "{:?}", p.check(&opts));
-    AnyProbe::prepare(&p, &opts, &Context::new(timeout)).expect("prepare")
-}
-
-async fn attempt_within(v: Value, timeout: Duration) -> Result<Facts, Failure> {
-    let r = tokio::time::timeout(
-        timeout + Duration::from_secs(5),
-        observer(v, timeout).observe(),
+async fn observe(v: Value) -> Facts {
+    trial::observe(
+        &WebSocketProbe::new(),
+        v,
+        &Context::new(Duration::from_secs(10)),
     )
     .await
-    .expect("the probe ends within its own timeout");
-    if let Ok(facts) = &r {
-        let problems = conformance(WebSocketProbe::FACTS, facts);
-        assert!(problems.is_empty(), "{problems:?} in {facts:?}");
-    }
-    r
-}
-
-async fn observe(v: Value) -> Facts {
-    attempt_within(v, Duration::from_secs(10))
-        .await
-        .expect("facts")
 }
 
 async fn fails_within(v: Value, timeout: Duration) -> Failure {
-    let f = attempt_within(v, timeout).await.expect_err("a failure");
-    assert_eq!(f.blame(), Blame::Target, "{f}");
-    f
+    trial::fails(&WebSocketProbe::new(), v, &Context::new(timeout)).await
 }
 
 #[tokio::test]
