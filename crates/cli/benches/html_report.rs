@@ -48,13 +48,7 @@ fn checklist() -> String {
 
 fn main() {
     let bin = Path::new(env!("CARGO_BIN_EXE_preflight"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let bed = rt
-        .block_on(preflight_testbed::Testbed::start())
-        .expect("testbed");
+    let bed = measure::Bed::start();
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("big.toml");
     std::fs::write(&file, checklist()).expect("write checklist");
@@ -73,11 +67,7 @@ fn main() {
         .arg(&json)
         .args(["--format", "html", "--output"])
         .arg(&page)
-        .args(
-            bed.vars()
-                .into_iter()
-                .flat_map(|(k, v)| ["--var".to_string(), format!("{k}={v}")]),
-        )
+        .args(bed.var_args())
         .output()
         .expect("run preflight");
     assert_eq!(

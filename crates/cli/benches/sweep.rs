@@ -35,19 +35,9 @@ fn checklist(scheme_var: &str) -> String {
 
 fn main() {
     let bin = Path::new(env!("CARGO_BIN_EXE_preflight"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let bed = rt
-        .block_on(preflight_testbed::Testbed::start())
-        .expect("testbed");
+    let bed = measure::Bed::start();
     let dir = tempfile::tempdir().expect("tmp");
-    let vars: Vec<String> = bed
-        .vars()
-        .into_iter()
-        .flat_map(|(k, v)| ["--var".into(), format!("{k}={v}")])
-        .collect();
+    let vars = bed.var_args();
     println!(
         "sweep of {ITEMS} http items, 100 ms server delay, concurrency 256, per_host 256 ({RUNS} runs each)"
     );

@@ -13,6 +13,7 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+#[allow(dead_code, reason = "this bench passes one var only")]
 mod measure;
 
 use std::path::Path;
@@ -57,14 +58,9 @@ fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(3);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let bed = rt
-        .block_on(preflight_testbed::Testbed::start())
-        .expect("testbed");
+    let bed = measure::Bed::start();
     let plain = bed
+        .testbed
         .vars()
         .into_iter()
         .find(|(k, _)| k == "api_plain")

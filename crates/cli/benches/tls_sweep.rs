@@ -10,6 +10,9 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+#[allow(dead_code, reason = "this bench reads its CPU time itself")]
+mod measure;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -44,22 +47,11 @@ fn children_cpu() -> Duration {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let bed = rt
-        .block_on(preflight_testbed::Testbed::start())
-        .expect("testbed");
+    let bed = measure::Bed::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("tls-bench.toml");
     std::fs::write(&file, checklist()).expect("write checklist");
-    let vars: Vec<String> = bed
-        .vars()
-        .into_iter()
-        .flat_map(|(k, v)| ["--var".to_string(), format!("{k}={v}")])
-        .collect();
+    let vars = bed.var_args();
 
     let mut per_item = Vec::new();
     let mut walls = Vec::new();

@@ -46,3 +46,37 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
+
+/// The testbed, served from this process on a runtime of its own, as the benches
+/// sweep it.
+pub struct Bed {
+    /// The servers (dropped before the runtime they run on).
+    pub testbed: preflight_testbed::Testbed,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Bed {
+    /// Starts it.
+    pub fn start() -> Bed {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let testbed = runtime
+            .block_on(preflight_testbed::Testbed::start())
+            .expect("testbed");
+        Bed {
+            testbed,
+            _runtime: runtime,
+        }
+    }
+
+    /// `--var NAME=VALUE` for each of its addresses.
+    pub fn var_args(&self) -> Vec<String> {
+        self.testbed
+            .vars()
+            .into_iter()
+            .flat_map(|(k, v)| ["--var".to_string(), format!("{k}={v}")])
+            .collect()
+    }
+}
