@@ -26,6 +26,23 @@ fn sweep(env: &Env) -> std::path::PathBuf {
     env.write("sweep.toml", &text)
 }
 
+/// A batch's merged report says what the unsharded run said: counts, verdict,
+/// score, failing critical items, and every item's status in checklist order.
+fn assert_merges_into(merged: &serde_json::Value, whole: &serde_json::Value) {
+    for key in ["counts", "verdict", "score", "failing_critical"] {
+        assert_eq!(merged[key], whole[key], "{key}");
+    }
+    let statuses = |r: &serde_json::Value| -> Vec<(String, String)> {
+        r["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| (i["id"].to_string(), i["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(statuses(merged), statuses(whole));
+}
+
 fn run_env(env: &Env, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
     Command::new(bin())
         .arg("run")
@@ -163,18 +180,7 @@ fn shards_of_a_sweep_merge_into_the_verdict_of_the_whole() {
         .expect("verdict");
     assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
     let merged = json(&v);
-    for key in ["counts", "verdict", "score", "failing_critical"] {
-        assert_eq!(merged[key], whole[key], "{key}");
-    }
-    let statuses = |r: &serde_json::Value| -> Vec<(String, String)> {
-        r["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| (i["id"].to_string(), i["status"].to_string()))
-            .collect()
-    };
-    assert_eq!(statuses(&merged), statuses(&whole));
+    assert_merges_into(&merged, &whole);
     // Four shards expected: the fourth is missing, NO-GO naming it.
     let v = Command::new(bin())
         .args([
@@ -292,18 +298,7 @@ fn postgres_shards_run_at_once_and_merge_into_the_unsharded_verdict() {
         .expect("verdict");
     assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
     let merged = json(&v);
-    for key in ["counts", "verdict", "score", "failing_critical"] {
-        assert_eq!(merged[key], whole[key], "{key}");
-    }
-    let statuses = |r: &serde_json::Value| -> Vec<(String, String)> {
-        r["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| (i["id"].to_string(), i["status"].to_string()))
-            .collect()
-    };
-    assert_eq!(statuses(&merged), statuses(&whole));
+    assert_merges_into(&merged, &whole);
     // A shard expected and never run is NO-GO, named.
     let v = Command::new(bin())
         .args([
